@@ -1,0 +1,1 @@
+DROP TABLE users; DROP TABLE outbox; DROP TABLE jobs; DROP TABLE composes;

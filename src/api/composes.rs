@@ -1,0 +1,597 @@
+//! Handlers of `/api/1/composes/`: list, get, request (POST), renew (PATCH), delete.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{Duration, NaiveDateTime};
+use futures_util::StreamExt;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::{ApiError, ErrorBody};
+use super::{cors_ok, db, request_base_url};
+use crate::app::AppState;
+use crate::auth::Identity;
+use crate::config::ComposeSettings;
+use crate::db::composes::{self as q, ListFilter, OrderKey};
+use crate::db::models::{Compose, NewCompose};
+use crate::db::write_tx;
+use crate::domain::{
+    self, ComposeRequest, SourceType, State, requested_seconds_to_live, string_list, ttl_bounds,
+};
+use crate::views::ComposeView;
+
+/// Pagination metadata of the list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PageMeta {
+    pub page: i64,
+    pub pages: i64,
+    pub per_page: i64,
+    pub total: i64,
+    pub first: String,
+    pub last: String,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ComposeList {
+    pub items: Vec<ComposeView>,
+    pub meta: PageMeta,
+}
+
+/// Body of the 202 answers of DELETE.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Accepted {
+    pub status: u16,
+    pub message: String,
+}
+
+/// Query parameters of the compose list. Filters are exact matches; empty values are ignored.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ListParams {
+    owner: Option<String>,
+    /// Integer code or name (`tag`, `module`, …).
+    source_type: Option<String>,
+    /// The whole stored source string.
+    source: Option<String>,
+    /// Integer code or name (`wait`, `done`, …).
+    state: Option<String>,
+    koji_task_id: Option<i64>,
+    pungi_compose_id: Option<String>,
+    compose_type: Option<String>,
+    label: Option<String>,
+    /// `id`, `owner`, `source_type`, `koji_event`, `state`, `time_to_expire`, `time_submitted`,
+    /// `time_done`, `time_removed`; a leading `-` sorts descending. Default `-id`.
+    order_by: Option<String>,
+    /// Page number, from 1 (default 1).
+    page: Option<i64>,
+    /// Items per page (default 10).
+    per_page: Option<i64>,
+}
+
+fn parse_code(
+    field: &str,
+    value: &str,
+    by_name: impl Fn(&str) -> Option<i32>,
+    valid: impl Fn(i32) -> bool,
+) -> Result<i32, ApiError> {
+    if let Ok(n) = value.parse::<i32>() {
+        if valid(n) {
+            return Ok(n);
+        }
+    } else if let Some(n) = by_name(value) {
+        return Ok(n);
+    }
+    Err(ApiError::bad_request(format!("Invalid value \"{value}\" for \"{field}\"")))
+}
+
+/// `GET /api/1/composes/`
+#[utoipa::path(
+    get,
+    path = "/api/1/composes/",
+    tag = "composes",
+    params(ListParams),
+    responses(
+        (status = 200, description = "A page of composes", body = ComposeList),
+        (status = 400, description = "Invalid filter or order", body = ErrorBody),
+    )
+)]
+pub async fn list_composes(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(req.query_string().as_bytes())
+        .into_owned()
+        .collect();
+    let first = |name: &str| -> Option<&str> {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    };
+    let mut filter = ListFilter {
+        owner: first("owner").map(str::to_string),
+        source: first("source").map(str::to_string),
+        pungi_compose_id: first("pungi_compose_id").map(str::to_string),
+        compose_type: first("compose_type").map(str::to_string),
+        label: first("label").map(str::to_string),
+        ..Default::default()
+    };
+    if let Some(v) = first("source_type") {
+        filter.source_type = Some(parse_code(
+            "source_type",
+            v,
+            |n| SourceType::from_name(n).map(SourceType::code),
+            |c| SourceType::from_code(c).is_some(),
+        )?);
+    }
+    if let Some(v) = first("state") {
+        filter.state = Some(parse_code(
+            "state",
+            v,
+            |n| State::from_name(n).map(State::code),
+            |c| State::from_code(c).is_some(),
+        )?);
+    }
+    if let Some(v) = first("koji_task_id") {
+        filter.koji_task_id = Some(v.parse().map_err(|_| {
+            ApiError::bad_request(format!("Invalid value \"{v}\" for \"koji_task_id\""))
+        })?);
+    }
+    let order_by = first("order_by").unwrap_or("-id");
+    let (descending, key) = match order_by.strip_prefix('-') {
+        Some(rest) if !rest.is_empty() => (true, rest),
+        _ => (false, order_by),
+    };
+    let order = OrderKey::parse(key).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "An invalid order_by key was supplied: \"{order_by}\"; allowed keys are: {}",
+            OrderKey::NAMES.join(", ")
+        ))
+    })?;
+    let page = first("page").and_then(|v| v.parse::<i64>().ok()).unwrap_or(1).max(1);
+    let per_page = match first("per_page").and_then(|v| v.parse::<i64>().ok()) {
+        None => 10,
+        Some(n) if n < 0 => 20,
+        Some(n) => n.min(state.settings.server.max_per_page),
+    };
+    let offset = page.saturating_sub(1).saturating_mul(per_page);
+    let f = filter.clone();
+    let (rows, total) = db(&state, move |c| Ok(q::list(c, &f, order, descending, per_page, offset)?)).await?;
+    let pages = if per_page == 0 { 0 } else { (total + per_page - 1) / per_page };
+    let base = format!("{}/api/1/composes/", request_base_url(&req));
+    let extra: String = {
+        let mut seen = std::collections::HashSet::new();
+        params
+            .iter()
+            .filter(|(k, _)| {
+                !matches!(k.as_str(), "page" | "per_page" | "endpoint") && !k.starts_with('_')
+            })
+            .filter(|(k, _)| seen.insert(k.clone()))
+            .map(|(k, v)| {
+                format!(
+                    "&{}={}",
+                    url::form_urlencoded::byte_serialize(k.as_bytes()).collect::<String>(),
+                    url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
+                )
+            })
+            .collect()
+    };
+    let link = |p: i64| format!("{base}?page={p}&per_page={per_page}{extra}");
+    let settings = &state.settings.composes;
+    let body = ComposeList {
+        items: rows.iter().map(|c| ComposeView::new(c, settings, false)).collect(),
+        meta: PageMeta {
+            page,
+            pages,
+            per_page,
+            total,
+            first: link(1),
+            last: link(pages),
+            prev: (page > 1).then(|| link(page - 1)),
+            next: (page < pages).then(|| link(page + 1)),
+        },
+    };
+    Ok(cors_ok(&body))
+}
+
+/// Parses the `{id}` path segment; ids beyond the integer range simply do not exist.
+fn compose_id(raw: &str) -> Option<i64> {
+    raw.parse::<i64>().ok()
+}
+
+/// `GET /api/1/composes/{id}`
+#[utoipa::path(
+    get,
+    path = "/api/1/composes/{id}",
+    tag = "composes",
+    params(("id" = i64, Path, description = "Compose id")),
+    responses(
+        (status = 200, description = "The compose, with `pungi_config_dump`", body = ComposeView),
+        (status = 404, description = "No such compose", body = ErrorBody),
+    )
+)]
+pub async fn get_compose(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let not_found = || ApiError::not_found("No such compose found.");
+    let id = compose_id(&path).ok_or_else(not_found)?;
+    let compose = db(&state, move |c| Ok(q::get(c, id)?)).await?.ok_or_else(not_found)?;
+    Ok(cors_ok(&ComposeView::new(&compose, &state.settings.composes, true)))
+}
+
+/// Reads the whole body, refusing more than `limit` bytes with 413.
+async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("The request body is larger than the limit of {limit} bytes"),
+        )
+    };
+    if let Some(len) = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        && len > limit
+    {
+        return Err(too_large());
+    }
+    let mut buf = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("Failed to read the request body: {e}")))?;
+        if buf.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
+    if let Err(e) = std::str::from_utf8(bytes) {
+        return Err(ApiError::bad_request(format!(
+            "Failed to decode JSON object: the body is not valid UTF-8 ({e})"
+        )));
+    }
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request(format!("Failed to decode JSON object: {e}")))
+}
+
+fn new_compose_row(
+    r: &ComposeRequest,
+    owner: String,
+    now: NaiveDateTime,
+    settings: &ComposeSettings,
+) -> NewCompose {
+    NewCompose {
+        owner,
+        source_type: r.source_type.code(),
+        source: r.source.clone(),
+        state: State::Wait.code(),
+        state_reason: None,
+        time_to_expire: now + Duration::seconds(r.seconds_to_live),
+        time_submitted: now,
+        flags: r.flags,
+        results: r.results,
+        sigkeys: r.sigkeys.clone(),
+        koji_event: r.koji_event,
+        packages: r.packages.clone(),
+        builds: r.builds.clone(),
+        arches: r.arches.clone(),
+        multilib_arches: r.multilib_arches.clone(),
+        multilib_method: r.multilib_method,
+        lookaside_repos: Some(r.lookaside_repos.clone()),
+        modular_koji_tags: r.modular_koji_tags.clone(),
+        module_defaults_url: r.module_defaults_url.clone(),
+        label: r.label.clone(),
+        compose_type: Some(r.compose_type.clone()),
+        target_dir: r
+            .target_dir_name
+            .as_ref()
+            .and_then(|n| settings.extra_target_dirs.get(n))
+            .map(|p| p.to_string_lossy().into_owned()),
+        scratch_modules: r.scratch_modules.clone(),
+        parent_pungi_compose_ids: r.parent_pungi_compose_ids.clone(),
+        scratch_build_tasks: r.scratch_build_tasks.clone(),
+        modules: r.modules.clone(),
+        respin_of: r.respin_of.clone(),
+        base_module_br_name: r.base_module_br_name.clone(),
+        base_module_br_stream: r.base_module_br_stream.clone(),
+        base_module_br_stream_version_lte: r.base_module_br_stream_version_lte,
+        base_module_br_stream_version_gte: r.base_module_br_stream_version_gte,
+        pungi_config_dump: None,
+        traceparent: None,
+    }
+}
+
+/// Request body of POST (documentation only; the handler validates the raw JSON in ODCS order).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct ComposeRequestBody {
+    /// `{"type": "tag"|"module"|"repo"|"pulp"|"raw_config"|"build"|"pungi_compose", "source": "...",
+    /// "packages": [...], "builds": [...], "sigkeys": [...], "koji_event": 1, ...}`
+    #[schema(value_type = Object)]
+    source: Value,
+    seconds_to_live: Option<i64>,
+    flags: Option<Vec<String>>,
+    results: Option<Vec<String>>,
+    arches: Option<Vec<String>>,
+    multilib_arches: Option<Vec<String>>,
+    multilib_method: Option<Vec<String>>,
+    lookaside_repos: Option<Vec<String>>,
+    label: Option<String>,
+    compose_type: Option<String>,
+    target_dir: Option<String>,
+    parent_pungi_compose_ids: Option<Vec<String>>,
+    respin_of: Option<String>,
+}
+
+/// `POST /api/1/composes/`
+#[utoipa::path(
+    post,
+    path = "/api/1/composes/",
+    tag = "composes",
+    request_body = ComposeRequestBody,
+    responses(
+        (status = 200, description = "The new compose, in state wait", body = ComposeView),
+        (status = 400, description = "Invalid request; the message names the field", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+    )
+)]
+pub async fn create_compose(
+    req: HttpRequest,
+    payload: web::Payload,
+    identity: Identity,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let bytes = read_body(&req, payload, state.settings.server.max_body_bytes).await?;
+    let body = parse_json(&bytes)?;
+    let request = domain::parse_compose_request(&body, &state.settings.composes)?;
+    let now = crate::db::now();
+    let row = new_compose_row(&request, identity.owner(), now, &state.settings.composes);
+    let settings = state.settings.clone();
+    let compose = db(&state, move |c| {
+        Ok(write_tx(c, |c| q::insert(c, &row, &settings.composes))?)
+    })
+    .await?;
+    tracing::info!(compose = compose.id, owner = %compose.owner, source_type = compose.source_type, source = %compose.source, "compose requested");
+    Ok(HttpResponse::Ok().json(ComposeView::new(&compose, &state.settings.composes, false)))
+}
+
+/// Body of PATCH (all optional; an empty body renews with the defaults).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct RenewBody {
+    seconds_to_live: Option<i64>,
+    label: Option<String>,
+    sigkeys: Option<Vec<String>>,
+    /// Only `modules` and `builds` are read.
+    #[schema(value_type = Object)]
+    source: Option<Value>,
+}
+
+/// `PATCH /api/1/composes/{id}`: extend a done compose, or regenerate a removed/failed one (or
+/// one whose label, sigkeys, modules or builds change) as a new compose.
+#[utoipa::path(
+    patch,
+    path = "/api/1/composes/{id}",
+    tag = "composes",
+    params(("id" = i64, Path, description = "Compose id")),
+    request_body = RenewBody,
+    responses(
+        (status = 200, description = "The extended compose, or the new copy", body = ComposeView),
+        (status = 400, description = "Invalid body", body = ErrorBody),
+        (status = 404, description = "No done, failed or removed compose with that id", body = ErrorBody),
+    )
+)]
+pub async fn renew_compose(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    identity: Identity,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let bytes = read_body(&req, payload, state.settings.server.max_body_bytes).await?;
+    let body: Map<String, Value> = if bytes.iter().all(u8::is_ascii_whitespace) {
+        Map::new()
+    } else {
+        match parse_json(&bytes)? {
+            Value::Object(m) => m,
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "The request body must be a JSON object, but got {}",
+                    domain::show(&other)
+                )));
+            }
+        }
+    };
+    domain::validate_generic(&body)?;
+    let not_found = || ApiError::not_found(format!("No compose with id {} found", path.as_str()));
+    let id = compose_id(&path).ok_or_else(not_found)?;
+    let old = db(&state, move |c| Ok(q::get(c, id)?)).await?.ok_or_else(not_found)?;
+    if !matches!(
+        State::from_code(old.state),
+        Some(State::Done | State::Failed | State::Removed)
+    ) {
+        return Err(not_found());
+    }
+    let sigkeys = match string_list(&body, "sigkeys", "")? {
+        Some(k) => k.join(" "),
+        None => old.sigkeys.clone(),
+    };
+    let label = match body.get("label") {
+        Some(Value::String(l)) if !l.is_empty() => Some(l.clone()),
+        Some(Value::String(_)) | None => old.label.clone(),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "label should be a string, but got {}",
+                domain::show(other)
+            )));
+        }
+    };
+    let source = match body.get("source") {
+        Some(Value::Object(s)) => s.clone(),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "source should be an object, but got {}",
+                domain::show(other)
+            )));
+        }
+        None => Map::new(),
+    };
+    let modules = string_list(&source, "modules", "source.")?;
+    let builds = string_list(&source, "builds", "source.")?;
+    let raw_key = (old.source_type == SourceType::RawConfig.code())
+        .then(|| old.source.split('#').next().unwrap_or("").to_string());
+    let (default_ttl, max_ttl) = ttl_bounds(&state.settings.composes, raw_key.as_deref());
+    let ttl = domain::effective_seconds_to_live(requested_seconds_to_live(&body)?, default_ttl, max_ttl)?;
+
+    let copy = old.state != State::Done.code()
+        || label != old.label
+        || sigkeys != old.sigkeys
+        || modules.is_some()
+        || builds.is_some();
+    let now = crate::db::now();
+    let settings = state.settings.clone();
+    let owner = identity.owner();
+    let compose = db(&state, move |c| {
+        Ok(write_tx(c, |c| -> Result<Compose, diesel::result::Error> {
+            if copy {
+                let row = renewed_copy(&old, owner, sigkeys, label, modules, builds, now, ttl);
+                q::insert(c, &row, &settings.composes)
+            } else {
+                q::extend_expiry(c, &old, now + Duration::seconds(ttl))?;
+                q::get(c, old.id)?.ok_or(diesel::result::Error::NotFound)
+            }
+        })?)
+    })
+    .await?;
+    tracing::info!(compose = compose.id, from = id, copy, "compose renewed");
+    Ok(HttpResponse::Ok().json(ComposeView::new(&compose, &state.settings.composes, false)))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn renewed_copy(
+    old: &Compose,
+    owner: String,
+    sigkeys: String,
+    label: Option<String>,
+    modules: Option<Vec<String>>,
+    builds: Option<Vec<String>>,
+    now: NaiveDateTime,
+    ttl: i64,
+) -> NewCompose {
+    let non_empty = |v: Option<Vec<String>>| v.filter(|v| !v.is_empty()).map(|v| v.join(" "));
+    NewCompose {
+        owner,
+        source_type: old.source_type,
+        source: old.source.clone(),
+        state: State::Wait.code(),
+        state_reason: None,
+        time_to_expire: now + Duration::seconds(ttl),
+        time_submitted: now,
+        flags: old.flags,
+        results: old.results,
+        sigkeys,
+        koji_event: old.koji_event,
+        packages: old.packages.clone(),
+        builds: non_empty(builds).or_else(|| old.builds.clone()),
+        arches: old.arches.clone(),
+        multilib_arches: old.multilib_arches.clone(),
+        multilib_method: old.multilib_method,
+        lookaside_repos: old.lookaside_repos.clone(),
+        modular_koji_tags: old.modular_koji_tags.clone(),
+        module_defaults_url: old.module_defaults_url.clone(),
+        label,
+        compose_type: old.compose_type.clone(),
+        target_dir: old.target_dir.clone(),
+        scratch_modules: old.scratch_modules.clone(),
+        parent_pungi_compose_ids: old.parent_pungi_compose_ids.clone(),
+        scratch_build_tasks: old.scratch_build_tasks.clone(),
+        modules: non_empty(modules).or_else(|| old.modules.clone()),
+        respin_of: old.pungi_compose_id.clone(),
+        base_module_br_name: old.base_module_br_name.clone(),
+        base_module_br_stream: old.base_module_br_stream.clone(),
+        base_module_br_stream_version_lte: old.base_module_br_stream_version_lte,
+        base_module_br_stream_version_gte: old.base_module_br_stream_version_gte,
+        pungi_config_dump: old.pungi_config_dump.clone(),
+        traceparent: None,
+    }
+}
+
+enum DeleteOutcome {
+    Canceled,
+    Accepted,
+}
+
+/// `DELETE /api/1/composes/{id}`: cancel a waiting compose (owner or admin), or mark a done or
+/// failed compose for removal (admin).
+#[utoipa::path(
+    delete,
+    path = "/api/1/composes/{id}",
+    tag = "composes",
+    params(("id" = i64, Path, description = "Compose id")),
+    responses(
+        (status = 202, description = "Canceled, or accepted for removal", body = Accepted),
+        (status = 400, description = "Not in a removable state", body = ErrorBody),
+        (status = 403, description = "Not allowed", body = ErrorBody),
+        (status = 404, description = "No such compose", body = ErrorBody),
+    )
+)]
+pub async fn delete_compose(
+    path: web::Path<String>,
+    identity: Identity,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let not_found = || ApiError::not_found("No such compose found.");
+    let id = compose_id(&path).ok_or_else(not_found)?;
+    let is_admin = identity.is_admin(&state.settings.auth);
+    let actor = identity.actor();
+    let settings = state.settings.clone();
+    let outcome = db(&state, move |c| {
+        write_tx(c, |c| -> Result<DeleteOutcome, ApiError> {
+            let compose = q::get(c, id)?.ok_or_else(not_found)?;
+            let now = crate::db::now();
+            match State::from_code(compose.state) {
+                Some(State::Wait) => {
+                    if !is_admin && identity.username.as_deref() != Some(compose.owner.as_str()) {
+                        return Err(ApiError::forbidden(format!(
+                            "Compose (id={id}) can not be canceled, it's owned by someone else."
+                        )));
+                    }
+                    q::cancel_jobs(c, id, now)?;
+                    q::transition(c, &compose, State::Failed, Some(format!("Canceled by {actor}")), now, &settings.composes)?;
+                    Ok(DeleteOutcome::Canceled)
+                }
+                st => {
+                    if !is_admin {
+                        return Err(ApiError::forbidden(format!("User {actor} is not in role admins.")));
+                    }
+                    if !matches!(st, Some(State::Done | State::Failed)) {
+                        return Err(ApiError::bad_request(format!(
+                            "Compose (id={id}) can not be removed, its state needs to be done or failed, but it is {}.",
+                            domain::state_name(compose.state)
+                        )));
+                    }
+                    q::mark_for_removal(c, id, &actor, now)?;
+                    Ok(DeleteOutcome::Accepted)
+                }
+            }
+        })
+    })
+    .await?;
+    let message = match outcome {
+        DeleteOutcome::Canceled => format!("Compose (id={id}) has been canceled"),
+        DeleteOutcome::Accepted => format!(
+            "The delete request for compose (id={id}) has been accepted and will be processed by backend later."
+        ),
+    };
+    tracing::info!(compose = id, %message, "compose delete");
+    Ok(HttpResponse::Accepted().json(json!({"status": 202, "message": message})))
+}

@@ -1,0 +1,106 @@
+//! `/api/1/about/`, `/api/1/metrics/`, the landing page and the API documentation.
+
+use std::fmt::Write;
+
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::error::ApiError;
+use super::{cors_ok, db};
+use crate::app::AppState;
+use crate::domain::{SourceType, State};
+
+/// Server information.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct About {
+    pub version: String,
+    pub auth_backend: String,
+    #[schema(value_type = Object)]
+    pub allowed_clients: serde_json::Value,
+    #[schema(value_type = Object)]
+    pub raw_config_urls: serde_json::Value,
+    pub sigkeys: Vec<String>,
+}
+
+/// `GET /api/1/about/`
+#[utoipa::path(get, path = "/api/1/about/", tag = "server",
+    responses((status = 200, description = "Server information", body = About)))]
+pub async fn about(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let s = &state.settings;
+    Ok(cors_ok(&About {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        auth_backend: s.auth.backend.clone(),
+        allowed_clients: serde_json::to_value(&s.auth.allowed_clients)
+            .map_err(|e| ApiError::internal(e.to_string()))?,
+        raw_config_urls: serde_json::to_value(&s.composes.raw_config_urls)
+            .map_err(|e| ApiError::internal(e.to_string()))?,
+        sigkeys: s.composes.sigkeys.clone(),
+    }))
+}
+
+/// Prometheus text for the current database contents.
+pub fn render_metrics(counts: &[(i32, i32, i64)], outbox_pending: i64) -> String {
+    let mut out = String::new();
+    out.push_str("# HELP composes_total Total number of composes\n# TYPE composes_total gauge\n");
+    for st in SourceType::ALL {
+        for state in State::ALL {
+            let n = counts
+                .iter()
+                .find(|(t, s, _)| *t == st.code() && *s == state.code())
+                .map(|c| c.2)
+                .unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "composes_total{{source_type=\"{}\",state=\"{}\"}} {n}",
+                st.name(),
+                state.name()
+            );
+        }
+    }
+    out.push_str("# HELP composed_outbox_pending State-change messages not yet published\n# TYPE composed_outbox_pending gauge\n");
+    let _ = writeln!(out, "composed_outbox_pending {outbox_pending}");
+    out
+}
+
+/// `GET /api/1/metrics/`
+#[utoipa::path(get, path = "/api/1/metrics/", tag = "server",
+    responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain")))]
+pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let (counts, pending) = db(&state, |c| {
+        let counts = crate::db::composes::counts(c)?;
+        let pending = crate::db::composes::count_pending_messages(c)?;
+        Ok((counts, pending))
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(render_metrics(&counts, pending)))
+}
+
+pub async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().json(super::openapi::document())
+}
+
+pub async fn api_docs_page() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(
+        "<!doctype html><html><head><title>composed API</title></head><body>\
+         <h1>On Demand Compose Service API v1</h1>\
+         <p><a href=\"/api/1/docs/\">Interactive documentation</a> · \
+         <a href=\"/api/1/openapi.json\">OpenAPI document</a></p></body></html>",
+    )
+}
+
+pub async fn index(state: web::Data<AppState>) -> HttpResponse {
+    let url = &state.settings.composes.target_dir_url;
+    let escaped = url.replace('&', "&amp;").replace('<', "&lt;").replace('"', "&quot;");
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!(
+        "<!doctype html><html><head><title>On Demand Compose Service</title></head><body>\
+         <h1>On Demand Compose Service</h1><p>composed {}</p>\
+         <ul><li><a href=\"/api/1/composes/\">Composes (JSON)</a></li>\
+         <li><a href=\"{escaped}\">Compose directory</a></li>\
+         <li><a href=\"/api/1/\">API documentation</a></li></ul></body></html>",
+        env!("CARGO_PKG_VERSION")
+    ))
+}

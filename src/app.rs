@@ -1,0 +1,148 @@
+//! Application assembly, shared by `main` and the tests: settings → pool → migrations →
+//! HTTP server bound to the configured address (port 0 picks a free one) → background tasks.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+
+use crate::config::Settings;
+use crate::db::{self, Backend, DbPool};
+
+/// What every handler can reach.
+pub struct AppState {
+    pub pool: DbPool,
+    pub settings: Arc<Settings>,
+    pub backend: Backend,
+}
+
+/// Which parts of the service a process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Roles {
+    pub api: bool,
+    pub background: bool,
+}
+
+impl Roles {
+    pub const ALL_IN_ONE: Roles = Roles { api: true, background: true };
+    pub const API: Roles = Roles { api: true, background: false };
+    pub const WORKER: Roles = Roles { api: false, background: true };
+}
+
+pub struct Application {
+    pub port: u16,
+    pub pool: DbPool,
+    pub backend: Backend,
+    pub settings: Arc<Settings>,
+    server: Option<Server>,
+    background: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// Connects to the database and applies the pending migrations.
+pub fn open_database(settings: &Settings) -> anyhow::Result<(DbPool, Backend)> {
+    let (pool, backend) = db::connect(
+        &settings.database.url,
+        settings.database.pool_size,
+        Duration::from_secs(settings.database.connect_timeout_secs),
+    )?;
+    let applied = db::migrate(&pool)?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "database migrations applied");
+    }
+    Ok((pool, backend))
+}
+
+impl Application {
+    pub fn build(settings: Settings, roles: Roles) -> anyhow::Result<Self> {
+        let settings = Arc::new(settings);
+        let (pool, backend) = open_database(&settings)?;
+        if roles.background || settings.server.serve_composes {
+            std::fs::create_dir_all(&settings.composes.target_dir).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot create composes.target_dir {}: {e}",
+                    settings.composes.target_dir.display()
+                )
+            })?;
+        }
+        let mut port = 0;
+        let server = if roles.api {
+            let listener = TcpListener::bind(&settings.server.bind)
+                .map_err(|e| anyhow::anyhow!("cannot bind {}: {e}", settings.server.bind))?;
+            port = listener.local_addr()?.port();
+            let state = web::Data::new(AppState {
+                pool: pool.clone(),
+                settings: settings.clone(),
+                backend,
+            });
+            let serve = settings.server.serve_composes.then(|| {
+                (
+                    settings.server.composes_path.trim_end_matches('/').to_string(),
+                    settings.composes.target_dir.clone(),
+                )
+            });
+            let workers = match settings.server.workers {
+                0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+                n => n,
+            };
+            let server = HttpServer::new(move || {
+                App::new()
+                    .app_data(state.clone())
+                    .wrap(tracing_actix())
+                    .configure(|cfg| crate::api::configure(cfg, serve.clone()))
+            })
+            .workers(workers)
+            .listen(listener)?
+            .run();
+            Some(server)
+        } else {
+            None
+        };
+        Ok(Self {
+            port,
+            pool,
+            backend,
+            settings,
+            server,
+            background: vec![],
+        })
+    }
+
+    /// Starts the background loops (cleanup) of the `serve` and `worker` roles.
+    pub fn start_background(&mut self) {
+        let pool = self.pool.clone();
+        let settings = self.settings.clone();
+        self.background.push(tokio::spawn(async move {
+            crate::cleanup::run_forever(pool, settings).await;
+        }));
+    }
+
+    /// Runs until the server stops (or forever for a worker-only process).
+    pub async fn run(self) -> anyhow::Result<()> {
+        match self.server {
+            Some(server) => server.await?,
+            None => {
+                for h in self.background {
+                    h.await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Spawns the server on the current runtime (tests).
+    pub fn spawn(mut self) -> (u16, DbPool) {
+        let port = self.port;
+        let pool = self.pool.clone();
+        if let Some(server) = self.server.take() {
+            tokio::spawn(server);
+        }
+        (port, pool)
+    }
+}
+
+/// Request logging: method, path, status and duration at debug level.
+fn tracing_actix() -> actix_web::middleware::Logger {
+    actix_web::middleware::Logger::new("%r %s %Dms").log_target("composed::http")
+}

@@ -1,0 +1,373 @@
+//! Queries on composes and the rows that travel with them (jobs, outbox).
+//! Every state change goes through [`transition`], which writes its outbox message in the
+//! caller's transaction.
+
+use chrono::NaiveDateTime;
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::result::Error as DieselError;
+use diesel::sql_types::BigInt;
+
+use super::AnyConnection;
+use super::models::{Compose, NewCompose, NewJob, NewOutboxMessage};
+use super::schema::{composes, jobs, outbox};
+use crate::config::ComposeSettings;
+use crate::domain::State;
+use crate::views::state_changed_message;
+
+type Backend = <AnyConnection as diesel::Connection>::Backend;
+
+/// Topic of the state-change messages in the outbox.
+pub const STATE_CHANGED_TOPIC: &str = "odcs.compose.state-changed";
+
+/// Job kinds.
+pub const JOB_GENERATE: &str = "generate";
+/// Job states.
+pub const JOB_QUEUED: &str = "queued";
+pub const JOB_CANCELLED: &str = "cancelled";
+
+fn last_insert_id(conn: &mut AnyConnection) -> QueryResult<i64> {
+    match conn {
+        AnyConnection::Sqlite(c) => diesel::select(sql::<BigInt>("last_insert_rowid()")).get_result(c),
+        AnyConnection::Postgresql(c) => diesel::select(sql::<BigInt>("lastval()")).get_result(c),
+    }
+}
+
+pub fn get(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<Compose>> {
+    composes::table
+        .find(id)
+        .select(Compose::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A random message id (UUID v4 text).
+pub fn new_message_id() -> String {
+    let b: [u8; 16] = rand::random();
+    let mut b = b;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
+fn queue_for(source_type: i32) -> &'static str {
+    match crate::domain::SourceType::from_code(source_type) {
+        Some(crate::domain::SourceType::Pulp) => "pulp",
+        _ => "default",
+    }
+}
+
+fn write_state_message(
+    conn: &mut AnyConnection,
+    c: &Compose,
+    settings: &ComposeSettings,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(outbox::table)
+        .values(NewOutboxMessage {
+            message_id: new_message_id(),
+            topic: STATE_CHANGED_TOPIC.into(),
+            body: state_changed_message(c, settings).to_string(),
+            created_at: at,
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Inserts a compose in `wait` with its generate job and its state message. Call inside a
+/// write transaction.
+pub fn insert(
+    conn: &mut AnyConnection,
+    new: &NewCompose,
+    settings: &ComposeSettings,
+) -> QueryResult<Compose> {
+    diesel::insert_into(composes::table).values(new).execute(conn)?;
+    let id = last_insert_id(conn)?;
+    let compose = get(conn, id)?.ok_or(DieselError::NotFound)?;
+    diesel::insert_into(jobs::table)
+        .values(NewJob {
+            kind: JOB_GENERATE.into(),
+            compose_id: Some(id),
+            queue: queue_for(compose.source_type).into(),
+            state: JOB_QUEUED.into(),
+            attempts: 0,
+            max_attempts: 5,
+            run_after: new.time_submitted,
+            created_at: new.time_submitted,
+            updated_at: new.time_submitted,
+        })
+        .execute(conn)?;
+    write_state_message(conn, &compose, settings, new.time_submitted)?;
+    Ok(compose)
+}
+
+/// Filters of the compose list (exact equality, AND-ed).
+#[derive(Debug, Default, Clone)]
+pub struct ListFilter {
+    pub owner: Option<String>,
+    pub source_type: Option<i32>,
+    pub source: Option<String>,
+    pub state: Option<i32>,
+    pub koji_task_id: Option<i64>,
+    pub pungi_compose_id: Option<String>,
+    pub compose_type: Option<String>,
+    pub label: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderKey {
+    Id,
+    Owner,
+    SourceType,
+    KojiEvent,
+    State,
+    TimeToExpire,
+    TimeSubmitted,
+    TimeDone,
+    TimeRemoved,
+}
+
+impl OrderKey {
+    pub const NAMES: &'static [&'static str] = &[
+        "id",
+        "owner",
+        "source_type",
+        "koji_event",
+        "state",
+        "time_to_expire",
+        "time_submitted",
+        "time_done",
+        "time_removed",
+    ];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "id" => Self::Id,
+            "owner" => Self::Owner,
+            // ODCS lists the misspelt `source_Type`; both are accepted.
+            "source_type" | "source_Type" => Self::SourceType,
+            "koji_event" => Self::KojiEvent,
+            "state" => Self::State,
+            "time_to_expire" => Self::TimeToExpire,
+            "time_submitted" => Self::TimeSubmitted,
+            "time_done" => Self::TimeDone,
+            "time_removed" => Self::TimeRemoved,
+            _ => return None,
+        })
+    }
+}
+
+fn filtered(f: &ListFilter) -> composes::BoxedQuery<'static, Backend> {
+    let mut q = composes::table.into_boxed::<Backend>();
+    if let Some(v) = &f.owner {
+        q = q.filter(composes::owner.eq(v.clone()));
+    }
+    if let Some(v) = f.source_type {
+        q = q.filter(composes::source_type.eq(v));
+    }
+    if let Some(v) = &f.source {
+        q = q.filter(composes::source.eq(v.clone()));
+    }
+    if let Some(v) = f.state {
+        q = q.filter(composes::state.eq(v));
+    }
+    if let Some(v) = f.koji_task_id {
+        q = q.filter(composes::koji_task_id.eq(v));
+    }
+    if let Some(v) = &f.pungi_compose_id {
+        q = q.filter(composes::pungi_compose_id.eq(v.clone()));
+    }
+    if let Some(v) = &f.compose_type {
+        q = q.filter(composes::compose_type.eq(v.clone()));
+    }
+    if let Some(v) = &f.label {
+        q = q.filter(composes::label.eq(v.clone()));
+    }
+    q
+}
+
+/// One page of composes and the total count of matches.
+pub fn list(
+    conn: &mut AnyConnection,
+    f: &ListFilter,
+    order: OrderKey,
+    descending: bool,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<(Vec<Compose>, i64)> {
+    let total: i64 = filtered(f).count().get_result(conn)?;
+    if limit == 0 || offset >= total {
+        return Ok((vec![], total));
+    }
+    let q = filtered(f).select(Compose::as_select());
+    macro_rules! ordered {
+        ($col:expr) => {
+            if descending {
+                q.order(($col.desc(), composes::id.desc()))
+            } else {
+                q.order(($col.asc(), composes::id.asc()))
+            }
+        };
+    }
+    let q = match order {
+        OrderKey::Id => {
+            if descending {
+                q.order(composes::id.desc())
+            } else {
+                q.order(composes::id.asc())
+            }
+        }
+        OrderKey::Owner => ordered!(composes::owner),
+        OrderKey::SourceType => ordered!(composes::source_type),
+        OrderKey::KojiEvent => ordered!(composes::koji_event),
+        OrderKey::State => ordered!(composes::state),
+        OrderKey::TimeToExpire => ordered!(composes::time_to_expire),
+        OrderKey::TimeSubmitted => ordered!(composes::time_submitted),
+        OrderKey::TimeDone => ordered!(composes::time_done),
+        OrderKey::TimeRemoved => ordered!(composes::time_removed),
+    };
+    let items = q.limit(limit).offset(offset).load(conn)?;
+    Ok((items, total))
+}
+
+/// Composes that reuse `id`.
+pub fn reusing(conn: &mut AnyConnection, id: i64) -> QueryResult<Vec<Compose>> {
+    composes::table
+        .filter(composes::reused_id.eq(id))
+        .select(Compose::as_select())
+        .order(composes::id.asc())
+        .load(conn)
+}
+
+fn save(conn: &mut AnyConnection, c: &Compose) -> QueryResult<()> {
+    diesel::update(composes::table.find(c.id)).set(c).execute(conn)?;
+    Ok(())
+}
+
+/// Moves a compose to `to` with `reason` at time `at` (contract §2.1): time fields, TTL re-base
+/// on done/failed, one outbox message, and the cascade to composes reusing it.
+pub fn transition(
+    conn: &mut AnyConnection,
+    compose: &Compose,
+    to: State,
+    reason: Option<String>,
+    at: NaiveDateTime,
+    settings: &ComposeSettings,
+) -> QueryResult<Compose> {
+    let mut c = compose.clone();
+    let changed = c.state != to.code();
+    c.state = to.code();
+    c.state_reason = reason.clone();
+    match to {
+        State::Generating => c.time_started = Some(at),
+        State::Done => c.time_done = Some(at),
+        State::Removed => c.time_removed = Some(at),
+        _ => {}
+    }
+    if matches!(to, State::Done | State::Failed) {
+        let ttl = compose.time_to_expire - compose.time_submitted;
+        c.time_to_expire = at + ttl;
+    }
+    save(conn, &c)?;
+    if changed {
+        write_state_message(conn, &c, settings, at)?;
+    }
+    if matches!(to, State::Done | State::Failed) {
+        let cascade_at = c.time_done.unwrap_or(at);
+        for r in reusing(conn, c.id)? {
+            if matches!(State::from_code(r.state), Some(State::Wait | State::Generating)) {
+                transition(conn, &r, to, reason.clone(), cascade_at, settings)?;
+            }
+        }
+    }
+    Ok(c)
+}
+
+/// Marks the queued jobs of a compose cancelled.
+pub fn cancel_jobs(conn: &mut AnyConnection, compose_id: i64, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        jobs::table
+            .filter(jobs::compose_id.eq(compose_id))
+            .filter(jobs::state.eq(JOB_QUEUED)),
+    )
+    .set((jobs::state.eq(JOB_CANCELLED), jobs::updated_at.eq(at)))
+    .execute(conn)
+}
+
+/// `time_to_expire := max(current, until)` for the compose, the compose it reuses and every
+/// compose reusing it (PATCH extend, contract §1.7).
+pub fn extend_expiry(conn: &mut AnyConnection, c: &Compose, until: NaiveDateTime) -> QueryResult<()> {
+    let mut ids = vec![c.id];
+    ids.extend(c.reused_id);
+    ids.extend(reusing(conn, c.id)?.iter().map(|r| r.id));
+    for id in ids {
+        diesel::update(
+            composes::table
+                .find(id)
+                .filter(composes::time_to_expire.lt(until)),
+        )
+        .set(composes::time_to_expire.eq(until))
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Admin delete: expire now and record who asked (the cleanup job removes it).
+pub fn mark_for_removal(
+    conn: &mut AnyConnection,
+    id: i64,
+    by: &str,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(composes::table.find(id))
+        .set((composes::time_to_expire.eq(at), composes::removed_by.eq(by)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Done or failed composes whose `time_to_expire` has passed.
+pub fn expired(conn: &mut AnyConnection, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<Compose>> {
+    composes::table
+        .filter(composes::state.eq_any([State::Done.code(), State::Failed.code()]))
+        .filter(composes::time_to_expire.lt(now))
+        .select(Compose::as_select())
+        .order(composes::id.asc())
+        .limit(limit)
+        .load(conn)
+}
+
+/// Composes waiting since before `before`.
+pub fn waiting_since(conn: &mut AnyConnection, before: NaiveDateTime) -> QueryResult<Vec<Compose>> {
+    composes::table
+        .filter(composes::state.eq(State::Wait.code()))
+        .filter(composes::time_submitted.lt(before))
+        .select(Compose::as_select())
+        .order(composes::id.asc())
+        .load(conn)
+}
+
+/// Count of composes per (source_type, state).
+pub fn counts(conn: &mut AnyConnection) -> QueryResult<Vec<(i32, i32, i64)>> {
+    composes::table
+        .group_by((composes::source_type, composes::state))
+        .select((composes::source_type, composes::state, diesel::dsl::count_star()))
+        .load(conn)
+}
+
+/// Messages of the outbox not yet sent, oldest first.
+pub fn pending_messages(
+    conn: &mut AnyConnection,
+    limit: i64,
+) -> QueryResult<Vec<super::models::OutboxMessage>> {
+    outbox::table
+        .filter(outbox::sent_at.is_null())
+        .order(outbox::id.asc())
+        .limit(limit)
+        .select(super::models::OutboxMessage::as_select())
+        .load(conn)
+}
+
+pub fn count_pending_messages(conn: &mut AnyConnection) -> QueryResult<i64> {
+    outbox::table.filter(outbox::sent_at.is_null()).count().get_result(conn)
+}

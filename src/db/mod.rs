@@ -1,0 +1,142 @@
+//! Database access: one diesel codebase for SQLite (embedded default) and PostgreSQL
+//! (production) through `MultiConnection`, an r2d2 pool, embedded per-backend migrations.
+
+pub mod composes;
+pub mod models;
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::connection::{Connection, SimpleConnection, TransactionManager};
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::result::Error as DieselError;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+pub type DbPool = Pool<ConnectionManager<AnyConnection>>;
+pub type DbConn = PooledConnection<ConnectionManager<AnyConnection>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database pool: {0}")]
+    Pool(String),
+    #[error("database: {0}")]
+    Query(#[from] DieselError),
+    #[error("migrations: {0}")]
+    Migration(String),
+    #[error("invalid database url {0:?}: expected sqlite://<path> or postgres://…")]
+    Url(String),
+}
+
+/// Which backend a URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Normalises a database URL: `sqlite://path`, `sqlite:path` → path for diesel's SQLite.
+pub fn backend_url(url: &str) -> Result<(Backend, String), DbError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((Backend::Postgres, url.to_string()));
+    }
+    if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        if rest.is_empty() {
+            return Err(DbError::Url(url.into()));
+        }
+        return Ok((Backend::Sqlite, rest.to_string()));
+    }
+    Err(DbError::Url(url.into()))
+}
+
+#[derive(Debug)]
+struct Customizer {
+    backend: Backend,
+}
+
+impl CustomizeConnection<AnyConnection, diesel::r2d2::Error> for Customizer {
+    fn on_acquire(&self, conn: &mut AnyConnection) -> Result<(), diesel::r2d2::Error> {
+        if self.backend == Backend::Sqlite {
+            conn.batch_execute(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+            )
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+/// Opens the pool for `url`, `size` connections. An in-memory SQLite database is kept to one
+/// connection (each connection would see its own database otherwise).
+pub fn connect(url: &str, size: u32, timeout: Duration) -> Result<(DbPool, Backend), DbError> {
+    let (backend, conn_url) = backend_url(url)?;
+    let size = if backend == Backend::Sqlite && conn_url == ":memory:" { 1 } else { size.max(1) };
+    let manager = ConnectionManager::<AnyConnection>::new(match backend {
+        Backend::Postgres => conn_url,
+        Backend::Sqlite => format!("sqlite://{conn_url}"),
+    });
+    let pool = Pool::builder()
+        .max_size(size)
+        .min_idle(Some(size.min(2)))
+        .connection_timeout(timeout)
+        .connection_customizer(Box::new(Customizer { backend }))
+        .build(manager)
+        .map_err(|e| DbError::Pool(e.to_string()))?;
+    Ok((pool, backend))
+}
+
+/// Applies the pending migrations of the pool's backend.
+pub fn migrate(pool: &DbPool) -> Result<Vec<String>, DbError> {
+    let mut conn = pool.get().map_err(|e| DbError::Pool(e.to_string()))?;
+    let applied = match &mut *conn {
+        AnyConnection::Postgresql(c) => c.run_pending_migrations(PG_MIGRATIONS),
+        AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+    }
+    .map_err(|e| DbError::Migration(e.to_string()))?;
+    Ok(applied.iter().map(|v| v.to_string()).collect())
+}
+
+/// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (the one writer waits for the
+/// lock up front instead of failing on upgrade), a plain transaction on PostgreSQL.
+pub fn write_tx<T, E>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<DieselError>,
+{
+    use diesel::connection::AnsiTransactionManager;
+    match conn {
+        AnyConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        AnyConnection::Postgresql(c) => {
+            <diesel::PgConnection as Connection>::TransactionManager::begin_transaction(c)?
+        }
+    }
+    match f(conn) {
+        Ok(v) => {
+            <AnyConnection as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn);
+            Err(e)
+        }
+    }
+}
+
+/// The current time as stored: UTC, microsecond precision (what PostgreSQL keeps).
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::SubsecRound;
+    chrono::Utc::now().naive_utc().trunc_subsecs(6)
+}

@@ -1,0 +1,11 @@
+//! composed: an on-demand compose service, wire-compatible with ODCS REST API v1.
+//! See ARCHITECTURE.md for the map.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod cleanup;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod views;
