@@ -26,9 +26,18 @@ pub struct Roles {
 }
 
 impl Roles {
-    pub const ALL_IN_ONE: Roles = Roles { api: true, background: true };
-    pub const API: Roles = Roles { api: true, background: false };
-    pub const WORKER: Roles = Roles { api: false, background: true };
+    pub const ALL_IN_ONE: Roles = Roles {
+        api: true,
+        background: true,
+    };
+    pub const API: Roles = Roles {
+        api: true,
+        background: false,
+    };
+    pub const WORKER: Roles = Roles {
+        api: false,
+        background: true,
+    };
 }
 
 pub struct Application {
@@ -78,12 +87,18 @@ impl Application {
             });
             let serve = settings.server.serve_composes.then(|| {
                 (
-                    settings.server.composes_path.trim_end_matches('/').to_string(),
+                    settings
+                        .server
+                        .composes_path
+                        .trim_end_matches('/')
+                        .to_string(),
                     settings.composes.target_dir.clone(),
                 )
             });
             let workers = match settings.server.workers {
-                0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+                0 => std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(2),
                 n => n,
             };
             let server = HttpServer::new(move || {

@@ -38,6 +38,9 @@ impl FromRequest for Identity {
 
     fn from_request(_req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         // Only `noauth` exists so far (validated at start-up).
-        ready(Ok(Identity { username: None, groups: vec![] }))
+        ready(Ok(Identity {
+            username: None,
+            groups: vec![],
+        }))
     }
 }

@@ -70,7 +70,14 @@ pub fn run_once(pool: &DbPool, settings: &Settings, now: NaiveDateTime) -> Resul
     let mut to_delete = Vec::new();
     write_tx(&mut conn, |c| -> Result<(), DbError> {
         for compose in q::expired(c, now, 500)? {
-            let removed = q::transition(c, &compose, State::Removed, Some(removal_reason(&compose)), now, &settings.composes)?;
+            let removed = q::transition(
+                c,
+                &compose,
+                State::Removed,
+                Some(removal_reason(&compose)),
+                now,
+                &settings.composes,
+            )?;
             report.removed.push(removed.id);
             // Data of a reused compose stays while a compose reusing it is alive.
             let live_users = q::reusing(c, compose.id)?
@@ -85,7 +92,14 @@ pub fn run_once(pool: &DbPool, settings: &Settings, now: NaiveDateTime) -> Resul
             q::cancel_jobs(c, compose.id, now)?;
             let days = settings.worker.stuck_wait_secs as f64 / 86_400.0;
             let reason = format!("Compose stuck in 'wait' state for longer than {days} days.");
-            q::transition(c, &compose, State::Failed, Some(reason), now, &settings.composes)?;
+            q::transition(
+                c,
+                &compose,
+                State::Failed,
+                Some(reason),
+                now,
+                &settings.composes,
+            )?;
             report.failed_stuck.push(compose.id);
         }
         Ok(())
@@ -98,12 +112,16 @@ pub fn run_once(pool: &DbPool, settings: &Settings, now: NaiveDateTime) -> Resul
 
 /// Runs [`run_once`] every `worker.cleanup_interval_secs`.
 pub async fn run_forever(pool: DbPool, settings: Arc<Settings>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(settings.worker.cleanup_interval_secs.max(1)));
+    let mut tick = tokio::time::interval(Duration::from_secs(
+        settings.worker.cleanup_interval_secs.max(1),
+    ));
     loop {
         tick.tick().await;
         let (p, s) = (pool.clone(), settings.clone());
         match tokio::task::spawn_blocking(move || run_once(&p, &s, crate::db::now())).await {
-            Ok(Ok(r)) if r != Report::default() => tracing::info!(removed = ?r.removed, failed = ?r.failed_stuck, "cleanup round"),
+            Ok(Ok(r)) if r != Report::default() => {
+                tracing::info!(removed = ?r.removed, failed = ?r.failed_stuck, "cleanup round")
+            }
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "cleanup round failed"),
             Err(e) => tracing::error!(error = %e, "cleanup task panicked"),

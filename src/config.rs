@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-/// Every setting of composed. Field order is the order of `config/composed.toml`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// Every setting of composed, rendered in `config/composed.toml`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     pub server: ServerSettings,
@@ -159,65 +159,161 @@ impl Default for WorkerSettings {
     }
 }
 
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            server: ServerSettings::default(),
-            database: DatabaseSettings::default(),
-            composes: ComposeSettings::default(),
-            auth: AuthSettings::default(),
-            worker: WorkerSettings::default(),
-        }
-    }
-}
-
 /// Documentation of every key, rendered as comments into `config/composed.toml`.
 pub const DOCS: &[(&str, &str)] = &[
-    ("server", "HTTP server of the API (and of the compose directory in `serve`)."),
-    ("server.bind", "Address and port to listen on; port 0 picks a free port."),
-    ("server.workers", "HTTP worker threads; 0 means one per CPU core."),
-    ("server.max_body_bytes", "Largest accepted request body; larger bodies get 413."),
-    ("server.max_per_page", "Upper bound for `per_page` of the compose list (ODCS has none)."),
-    ("server.serve_composes", "Serve `composes.target_dir` over HTTP under `server.composes_path`."),
-    ("server.composes_path", "URL path under which the compose directory is served."),
+    (
+        "server",
+        "HTTP server of the API (and of the compose directory in `serve`).",
+    ),
+    (
+        "server.bind",
+        "Address and port to listen on; port 0 picks a free port.",
+    ),
+    (
+        "server.workers",
+        "HTTP worker threads; 0 means one per CPU core.",
+    ),
+    (
+        "server.max_body_bytes",
+        "Largest accepted request body; larger bodies get 413.",
+    ),
+    (
+        "server.max_per_page",
+        "Upper bound for `per_page` of the compose list (ODCS has none).",
+    ),
+    (
+        "server.serve_composes",
+        "Serve `composes.target_dir` over HTTP under `server.composes_path`.",
+    ),
+    (
+        "server.composes_path",
+        "URL path under which the compose directory is served.",
+    ),
     ("server.log_format", "`text` or `json` log lines on stderr."),
-    ("database", "SQLite (embedded default) or PostgreSQL (production, shared by many processes)."),
-    ("database.url", "`sqlite://<path>` (`sqlite://:memory:` for tests) or `postgres://user@host/db`."),
-    ("database.pool_size", "Connections in the pool of each process."),
-    ("database.connect_timeout_secs", "Seconds to wait for a pooled connection before answering 503."),
-    ("composes", "Where composes go and what a request gets by default."),
-    ("composes.target_dir", "Directory holding `odcs-<id>` compose directories (ODCS `TARGET_DIR`)."),
-    ("composes.target_dir_url", "Public URL of `target_dir`; `result_repo` and friends start with it."),
-    ("composes.extra_target_dirs", "Named extra target directories (`name = \"/path\"`); composes there get empty URLs."),
-    ("composes.arches", "Arches of a compose whose request gives none."),
-    ("composes.sigkeys", "Signing keys of a compose whose request gives none (`\"\"` = unsigned allowed)."),
-    ("composes.seconds_to_live", "Default lifetime of a compose, counted from its completion."),
-    ("composes.max_seconds_to_live", "Upper bound for a requested lifetime."),
-    ("composes.base_module_names", "Module names a module compose may not request."),
-    ("composes.raw_config_urls", "raw_config sources: `name = { url = ..., config_filename = ..., ... }`."),
-    ("auth", "Who may request, renew and delete composes (ODCS section 5)."),
-    ("auth.backend", "`noauth`: everyone may do everything and the owner is `unknown`."),
-    ("auth.admins", "Users and groups that may delete composes and skip per-client restrictions."),
+    (
+        "database",
+        "SQLite (embedded default) or PostgreSQL (production, shared by many processes).",
+    ),
+    (
+        "database.url",
+        "`sqlite://<path>` (`sqlite://:memory:` for tests) or `postgres://user@host/db`.",
+    ),
+    (
+        "database.pool_size",
+        "Connections in the pool of each process.",
+    ),
+    (
+        "database.connect_timeout_secs",
+        "Seconds to wait for a pooled connection before answering 503.",
+    ),
+    (
+        "composes",
+        "Where composes go and what a request gets by default.",
+    ),
+    (
+        "composes.target_dir",
+        "Directory holding `odcs-<id>` compose directories (ODCS `TARGET_DIR`).",
+    ),
+    (
+        "composes.target_dir_url",
+        "Public URL of `target_dir`; `result_repo` and friends start with it.",
+    ),
+    (
+        "composes.extra_target_dirs",
+        "Named extra target directories (`name = \"/path\"`); composes there get empty URLs.",
+    ),
+    (
+        "composes.arches",
+        "Arches of a compose whose request gives none.",
+    ),
+    (
+        "composes.sigkeys",
+        "Signing keys of a compose whose request gives none (`\"\"` = unsigned allowed).",
+    ),
+    (
+        "composes.seconds_to_live",
+        "Default lifetime of a compose, counted from its completion.",
+    ),
+    (
+        "composes.max_seconds_to_live",
+        "Upper bound for a requested lifetime.",
+    ),
+    (
+        "composes.base_module_names",
+        "Module names a module compose may not request.",
+    ),
+    (
+        "composes.raw_config_urls",
+        "raw_config sources: `name = { url = ..., config_filename = ..., ... }`.",
+    ),
+    (
+        "auth",
+        "Who may request, renew and delete composes (ODCS section 5).",
+    ),
+    (
+        "auth.backend",
+        "`noauth`: everyone may do everything and the owner is `unknown`.",
+    ),
+    (
+        "auth.admins",
+        "Users and groups that may delete composes and skip per-client restrictions.",
+    ),
     ("auth.admins.users", "Admin user names."),
     ("auth.admins.groups", "Admin group names."),
-    ("auth.allowed_clients", "Clients allowed to request composes, with optional per-attribute allow-lists."),
-    ("auth.allowed_clients.users", "`[auth.allowed_clients.users.<name>]` tables of attribute lists."),
-    ("auth.allowed_clients.groups", "`[auth.allowed_clients.groups.<name>]` tables of attribute lists."),
-    ("auth.allowed_source_types", "Default `source_types` allow-list of a client entry."),
-    ("auth.allowed_flags", "Default `flags` allow-list of a client entry."),
-    ("auth.allowed_arches", "Default `arches` allow-list of a client entry."),
-    ("auth.allowed_results", "Default `results` allow-list of a client entry."),
-    ("auth.allowed_sources", "Default `sources` allow-list (`[\"\"]` allows any)."),
-    ("auth.allowed_compose_types", "Default `compose_types` allow-list (`[\"\"]` allows any)."),
+    (
+        "auth.allowed_clients",
+        "Clients allowed to request composes, with optional per-attribute allow-lists.",
+    ),
+    (
+        "auth.allowed_clients.users",
+        "`[auth.allowed_clients.users.<name>]` tables of attribute lists.",
+    ),
+    (
+        "auth.allowed_clients.groups",
+        "`[auth.allowed_clients.groups.<name>]` tables of attribute lists.",
+    ),
+    (
+        "auth.allowed_source_types",
+        "Default `source_types` allow-list of a client entry.",
+    ),
+    (
+        "auth.allowed_flags",
+        "Default `flags` allow-list of a client entry.",
+    ),
+    (
+        "auth.allowed_arches",
+        "Default `arches` allow-list of a client entry.",
+    ),
+    (
+        "auth.allowed_results",
+        "Default `results` allow-list of a client entry.",
+    ),
+    (
+        "auth.allowed_sources",
+        "Default `sources` allow-list (`[\"\"]` allows any).",
+    ),
+    (
+        "auth.allowed_compose_types",
+        "Default `compose_types` allow-list (`[\"\"]` allows any).",
+    ),
     ("worker", "Background work of `serve` and `worker`."),
-    ("worker.cleanup_interval_secs", "How often expired composes are removed and stuck ones failed."),
-    ("worker.stuck_wait_secs", "A compose waiting longer than this is failed as stuck."),
+    (
+        "worker.cleanup_interval_secs",
+        "How often expired composes are removed and stuck ones failed.",
+    ),
+    (
+        "worker.stuck_wait_secs",
+        "A compose waiting longer than this is failed as stuck.",
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid config file {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("invalid environment variable {name}: {message}")]
@@ -278,12 +374,12 @@ impl Settings {
                 }
             })?;
         }
-        let mut settings: Settings = tree.try_into().map_err(|e: toml::de::Error| {
-            ConfigError::Parse {
-                path: file.map(Path::to_path_buf).unwrap_or_default(),
-                message: e.to_string(),
-            }
-        })?;
+        let mut settings: Settings =
+            tree.try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Parse {
+                    path: file.map(Path::to_path_buf).unwrap_or_default(),
+                    message: e.to_string(),
+                })?;
         if let Some(b) = &flags.bind {
             settings.server.bind = b.clone();
         }
@@ -313,7 +409,9 @@ impl Settings {
             ));
         }
         if self.server.max_per_page < 1 {
-            return Err(ConfigError::Invalid("server.max_per_page must be at least 1".into()));
+            return Err(ConfigError::Invalid(
+                "server.max_per_page must be at least 1".into(),
+            ));
         }
         if !["text", "json"].contains(&self.server.log_format.as_str()) {
             return Err(ConfigError::Invalid(format!(
@@ -336,7 +434,9 @@ fn parse_env_value(raw: &str) -> toml::Value {
     // A value that parses as a TOML value (number, bool, array, inline table, quoted string)
     // is taken as such; anything else is a plain string.
     match toml::from_str::<toml::Table>(&format!("v = {raw}")) {
-        Ok(mut t) => t.remove("v").unwrap_or_else(|| toml::Value::String(raw.into())),
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| toml::Value::String(raw.into())),
         Err(_) => toml::Value::String(raw.into()),
     }
 }
@@ -345,7 +445,9 @@ fn set_path(tree: &mut toml::Value, keys: &[String], value: toml::Value) -> Resu
     let (last, parents) = keys.split_last().ok_or("no key")?;
     let mut node = tree;
     for k in parents {
-        let table = node.as_table_mut().ok_or_else(|| format!("{k} is not a section"))?;
+        let table = node
+            .as_table_mut()
+            .ok_or_else(|| format!("{k} is not a section"))?;
         node = table
             .entry(k.clone())
             .or_insert_with(|| toml::Value::Table(Default::default()));
@@ -353,9 +455,10 @@ fn set_path(tree: &mut toml::Value, keys: &[String], value: toml::Value) -> Resu
     let table = node.as_table_mut().ok_or("not a section")?;
     // Keep the type of the default where the raw text was ambiguous (e.g. a numeric string).
     let value = match (table.get(last), value) {
-        (Some(toml::Value::String(_)), v @ (toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_))) => {
-            toml::Value::String(v.to_string())
-        }
+        (
+            Some(toml::Value::String(_)),
+            v @ (toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_)),
+        ) => toml::Value::String(v.to_string()),
         (_, v) => v,
     };
     table.insert(last.clone(), value);
@@ -443,7 +546,11 @@ pub fn default_key_paths() -> Vec<String> {
     fn walk(prefix: &str, v: &toml::Value, out: &mut Vec<String>) {
         if let Some(t) = v.as_table() {
             for (k, child) in t {
-                let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 out.push(p.clone());
                 if child.as_table().is_some_and(|t| !t.is_empty()) {
                     walk(&p, child, out);
@@ -452,7 +559,11 @@ pub fn default_key_paths() -> Vec<String> {
         }
     }
     let mut out = Vec::new();
-    walk("", &toml::Value::try_from(Settings::default()).expect("defaults"), &mut out);
+    walk(
+        "",
+        &toml::Value::try_from(Settings::default()).expect("defaults"),
+        &mut out,
+    );
     out
 }
 
@@ -464,7 +575,10 @@ mod tests {
     fn every_key_is_documented() {
         let docs: Vec<&str> = DOCS.iter().map(|(k, _)| *k).collect();
         for key in default_key_paths() {
-            assert!(docs.contains(&key.as_str()), "{key} has no documentation in DOCS");
+            assert!(
+                docs.contains(&key.as_str()),
+                "{key} has no documentation in DOCS"
+            );
         }
     }
 
@@ -484,14 +598,27 @@ mod tests {
     fn layers_apply_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c.toml");
-        std::fs::write(&file, "[server]\nbind = \"0.0.0.0:1\"\nworkers = 3\n[database]\nurl = \"sqlite://file.db\"\n").unwrap();
+        std::fs::write(
+            &file,
+            "[server]\nbind = \"0.0.0.0:1\"\nworkers = 3\n[database]\nurl = \"sqlite://file.db\"\n",
+        )
+        .unwrap();
         let env = vec![
             ("COMPOSED__SERVER__WORKERS".to_string(), "7".to_string()),
-            ("COMPOSED__COMPOSES__ARCHES".to_string(), "[\"aarch64\", \"x86_64\"]".to_string()),
-            ("COMPOSED__SERVER__COMPOSES_PATH".to_string(), "/c".to_string()),
+            (
+                "COMPOSED__COMPOSES__ARCHES".to_string(),
+                "[\"aarch64\", \"x86_64\"]".to_string(),
+            ),
+            (
+                "COMPOSED__SERVER__COMPOSES_PATH".to_string(),
+                "/c".to_string(),
+            ),
             ("UNRELATED".to_string(), "x".to_string()),
         ];
-        let flags = FlagOverrides { database_url: Some("postgres://u:pw@h/db".into()), ..Default::default() };
+        let flags = FlagOverrides {
+            database_url: Some("postgres://u:pw@h/db".into()),
+            ..Default::default()
+        };
         let s = Settings::load_from(Some(&file), &env, &flags).unwrap();
         assert_eq!(s.server.bind, "0.0.0.0:1");
         assert_eq!(s.server.workers, 7);

@@ -225,7 +225,10 @@ fn check_string(key: &str, s: &str) -> Result<(), ValidationError> {
     if s.chars().all(allowed_char) {
         Ok(())
     } else {
-        invalid(format!("{CHARSET_MESSAGE}, but \"{key}\" has {}", show(&Value::String(s.into()))))
+        invalid(format!(
+            "{CHARSET_MESSAGE}, but \"{key}\" has {}",
+            show(&Value::String(s.into()))
+        ))
     }
 }
 
@@ -250,7 +253,7 @@ fn validate_object(obj: &Map<String, Value>, top_level: bool) -> Result<(), Vali
             Value::Object(inner) => {
                 if !(top_level && k == "source") {
                     return invalid(format!(
-                        "Only 'source' key is allowed to contain dict, but \"{k}\" is a dict"
+                        "Only 'source' key is allowed to contain dict. \"{k}\" holds a dict"
                     ));
                 }
                 validate_object(inner, false)?;
@@ -273,7 +276,7 @@ fn validate_array(key: &str, items: &[Value]) -> Result<(), ValidationError> {
         match item {
             Value::Object(_) => {
                 return invalid(format!(
-                    "Only 'source' key is allowed to contain dict, but \"{key}\" holds a dict"
+                    "Only 'source' key is allowed to contain dict. \"{key}\" holds a dict"
                 ));
             }
             Value::Array(inner) => validate_array(key, inner)?,
@@ -295,9 +298,14 @@ pub fn string_list(
     key: &str,
     prefix: &str,
 ) -> Result<Option<Vec<String>>, ValidationError> {
-    let Some(v) = obj.get(key) else { return Ok(None) };
+    let Some(v) = obj.get(key) else {
+        return Ok(None);
+    };
     let Value::Array(items) = v else {
-        return invalid(format!("{prefix}{key} should be a list, but got {}", show(v)));
+        return invalid(format!(
+            "{prefix}{key} should be a list, but got {}",
+            show(v)
+        ));
     };
     items
         .iter()
@@ -334,14 +342,22 @@ pub fn dedup_join(items: &[String]) -> String {
 }
 
 /// Seconds to live of a request (contract §2.3), `None` when the request gives none.
-pub fn requested_seconds_to_live(body: &Map<String, Value>) -> Result<Option<i64>, ValidationError> {
+pub fn requested_seconds_to_live(
+    body: &Map<String, Value>,
+) -> Result<Option<i64>, ValidationError> {
     if let Some(v) = body.get("seconds_to_live") {
         // Type already checked by the generic validator.
         return Ok(v.as_i64());
     }
-    let Some(v) = body.get("seconds-to-live") else { return Ok(None) };
+    let Some(v) = body.get("seconds-to-live") else {
+        return Ok(None);
+    };
     let parsed = match v {
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.is_finite() && f.abs() < 9e15).map(|f| f.trunc() as i64)),
+        Value::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.is_finite() && f.abs() < 9e15)
+                .map(|f| f.trunc() as i64)
+        }),
         Value::String(s) => s.trim().parse::<i64>().ok(),
         _ => None,
     };
@@ -439,7 +455,10 @@ pub fn parse_compose_request(
         None => vec![],
         Some(Value::String(s)) => s.split_whitespace().map(str::to_string).collect(),
         Some(other) => {
-            return invalid(format!("source.source should be a string, but got {}", show(other)));
+            return invalid(format!(
+                "source.source should be a string, but got {}",
+                show(other)
+            ));
         }
     };
     let scratch_modules = string_list(source, "scratch_modules", "source.")?;
@@ -544,7 +563,10 @@ pub fn parse_compose_request(
     };
     for key in ["module_defaults_url", "module_defaults_commit"] {
         if let Some(v) = source.get(key).filter(|v| !v.is_string()) {
-            return invalid(format!("source.{key} should be a string, but got {}", show(v)));
+            return invalid(format!(
+                "source.{key} should be a string, but got {}",
+                show(v)
+            ));
         }
     }
     // Step 15.
@@ -569,7 +591,9 @@ pub fn parse_compose_request(
         source: source_joined,
         packages: packages.map(|p| p.join(" ")),
         builds: builds.map(|b| b.join(" ")),
-        sigkeys: sigkeys.unwrap_or_else(|| settings.sigkeys.clone()).join(" "),
+        sigkeys: sigkeys
+            .unwrap_or_else(|| settings.sigkeys.clone())
+            .join(" "),
         koji_event: opt_int(source, "koji_event"),
         flags,
         results,
@@ -615,22 +639,36 @@ mod tests {
 
     #[test]
     fn generic_validator_order_and_messages() {
-        let e = parse(json!({"source": {"type": "tag", "source": "f26", "builds": "x"}})).unwrap_err();
+        let e =
+            parse(json!({"source": {"type": "tag", "source": "f26", "builds": "x"}})).unwrap_err();
         assert!(e.starts_with("builds should be a list"), "{e}");
-        let e = parse(json!({"label": {"a": 1}, "source": {}})).unwrap_err();
-        assert!(e.starts_with("Only 'source' key is allowed to contain dict."), "{e}");
+        let e = parse(json!({"x": {"a": 1}, "source": {}})).unwrap_err();
+        assert!(
+            e.starts_with("Only 'source' key is allowed to contain dict."),
+            "{e}"
+        );
         let e = parse(json!({"source": {"type": "tag", "source": "f26\n"}})).unwrap_err();
-        assert!(e.starts_with(CHARSET_MESSAGE) && e.contains("\"source\""), "{e}");
+        assert!(
+            e.starts_with(CHARSET_MESSAGE) && e.contains("\"source\""),
+            "{e}"
+        );
         let e = parse(json!({"source": {"type": "tag", "source": "f26"}, "x": null})).unwrap_err();
         assert!(e.contains("'x' has 'null' type"), "{e}");
-        let e = parse(json!({"source": {"type": "tag", "source": "f26"}, "label": null})).unwrap_err();
+        let e =
+            parse(json!({"source": {"type": "tag", "source": "f26"}, "label": null})).unwrap_err();
         assert!(e.starts_with("label should be a string"), "{e}");
-        assert!(parse(json!({"source": {"type": "tag", "source": "f26", "packages": ["gcc-g++", "a=b"]}})).is_ok());
+        assert!(
+            parse(
+                json!({"source": {"type": "tag", "source": "f26", "packages": ["gcc-g++", "a=b"]}})
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn defaults_and_transformations() {
-        let r = parse(json!({"source": {"type": "module", "source": "foo:x foo:x foo:y"}})).unwrap();
+        let r =
+            parse(json!({"source": {"type": "module", "source": "foo:x foo:x foo:y"}})).unwrap();
         assert_eq!(r.source, "foo:x foo:y");
         assert_eq!(r.arches, "x86_64");
         assert_eq!(r.results, 1);
@@ -641,25 +679,73 @@ mod tests {
         assert_eq!(r.sigkeys, "A ");
         assert_eq!(r.arches, "x86_64");
         assert!(r.requested_arches.is_empty());
-        let r = parse(json!({"source": {"type": "tag", "source": "f26"}, "seconds-to-live": "3600"})).unwrap();
+        let r =
+            parse(json!({"source": {"type": "tag", "source": "f26"}, "seconds-to-live": "3600"}))
+                .unwrap();
         assert_eq!(r.seconds_to_live, 3600);
-        let r = parse(json!({"source": {"type": "tag", "source": "f26"}, "seconds_to_live": 999_999_999})).unwrap();
+        let r = parse(
+            json!({"source": {"type": "tag", "source": "f26"}, "seconds_to_live": 999_999_999}),
+        )
+        .unwrap();
         assert_eq!(r.seconds_to_live, 259_200);
     }
 
     #[test]
     fn pipeline_errors_name_field_and_value() {
         assert_eq!(parse(json!({})).unwrap_err(), "No JSON POST data submitted");
-        assert!(parse(json!({"a": 1})).unwrap_err().starts_with("Invalid source configuration provided"));
-        assert!(parse(json!({"source": {"source": "x"}})).unwrap_err().starts_with("Missing type in source configuration"));
-        assert_eq!(parse(json!({"source": {"type": "nope", "source": "x"}})).unwrap_err(), "Unknown source type \"nope\"");
-        assert!(parse(json!({"source": {"type": "tag", "source": ""}})).unwrap_err().starts_with("No source provided for 1"));
-        assert_eq!(parse(json!({"source": {"type": "tag", "source": "f"}, "flags": ["bogus"]})).unwrap_err(), "Unknown flag \"bogus\" in \"flags\"");
-        assert_eq!(parse(json!({"source": {"type": "tag", "source": "f"}, "multilib_method": ["foo"]})).unwrap_err(), "Unknown multilib method \"foo\"");
-        assert_eq!(parse(json!({"source": {"type": "tag", "source": "f"}, "target_dir": "foo"})).unwrap_err(), "Unknown \"target_dir\" \"foo\"");
-        assert!(parse(json!({"source": {"type": "tag", "source": "f"}, "arches": "x86_64"})).unwrap_err().starts_with("arches should be a list"));
-        assert!(parse(json!({"source": {"type": "tag", "source": "f", "packages": [1]}})).unwrap_err().contains("item 0"));
-        assert!(parse(json!({"source": {"type": "tag", "source": "f"}, "seconds_to_live": -5})).unwrap_err().contains("-5"));
-        assert!(parse(json!({"source": {"type": "tag", "source": "f"}, "seconds-to-live": "abc"})).unwrap_err().starts_with("Invalid seconds_to_live"));
+        assert!(
+            parse(json!({"a": 1}))
+                .unwrap_err()
+                .starts_with("Invalid source configuration provided")
+        );
+        assert!(
+            parse(json!({"source": {"source": "x"}}))
+                .unwrap_err()
+                .starts_with("Missing type in source configuration")
+        );
+        assert_eq!(
+            parse(json!({"source": {"type": "nope", "source": "x"}})).unwrap_err(),
+            "Unknown source type \"nope\""
+        );
+        assert!(
+            parse(json!({"source": {"type": "tag", "source": ""}}))
+                .unwrap_err()
+                .starts_with("No source provided for 1")
+        );
+        assert_eq!(
+            parse(json!({"source": {"type": "tag", "source": "f"}, "flags": ["bogus"]}))
+                .unwrap_err(),
+            "Unknown flag \"bogus\" in \"flags\""
+        );
+        assert_eq!(
+            parse(json!({"source": {"type": "tag", "source": "f"}, "multilib_method": ["foo"]}))
+                .unwrap_err(),
+            "Unknown multilib method \"foo\""
+        );
+        assert_eq!(
+            parse(json!({"source": {"type": "tag", "source": "f"}, "target_dir": "foo"}))
+                .unwrap_err(),
+            "Unknown \"target_dir\" \"foo\""
+        );
+        assert!(
+            parse(json!({"source": {"type": "tag", "source": "f"}, "arches": "x86_64"}))
+                .unwrap_err()
+                .starts_with("arches should be a list")
+        );
+        assert!(
+            parse(json!({"source": {"type": "tag", "source": "f", "packages": [1]}}))
+                .unwrap_err()
+                .contains("item 0")
+        );
+        assert!(
+            parse(json!({"source": {"type": "tag", "source": "f"}, "seconds_to_live": -5}))
+                .unwrap_err()
+                .contains("-5")
+        );
+        assert!(
+            parse(json!({"source": {"type": "tag", "source": "f"}, "seconds-to-live": "abc"}))
+                .unwrap_err()
+                .starts_with("Invalid seconds_to_live")
+        );
     }
 }

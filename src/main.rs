@@ -7,7 +7,11 @@ use composed::app::{Application, Roles};
 use composed::config::{FlagOverrides, Settings};
 
 #[derive(Debug, Parser)]
-#[command(name = "composed", version, about = "On-demand compose service, wire-compatible with ODCS API v1")]
+#[command(
+    name = "composed",
+    version,
+    about = "On-demand compose service, wire-compatible with ODCS API v1"
+)]
 struct Cli {
     /// TOML settings file (see config/composed.toml).
     #[arg(long, short = 'c', global = true, env = "COMPOSED_CONFIG")]
@@ -53,7 +57,9 @@ enum Command {
 fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {

@@ -19,7 +19,11 @@ fn opt_time(t: &Option<NaiveDateTime>) -> Option<String> {
 
 /// Joins a base URL and a path without doubling the slash.
 pub fn url_join(base: &str, path: &str) -> String {
-    format!("{}/{}", base.trim_end_matches('/'), path.trim_start_matches('/'))
+    format!(
+        "{}/{}",
+        base.trim_end_matches('/'),
+        path.trim_start_matches('/')
+    )
 }
 
 /// The name of a compose's directory: `odcs-<reused_id>` for a reusing compose.
@@ -121,7 +125,10 @@ impl ComposeView {
             base_module_br_stream_version_lte: c.base_module_br_stream_version_lte,
             builds: c.builds.clone(),
             compose_type: c.compose_type.clone(),
-            flags: flag_names(c.flags).into_iter().map(str::to_string).collect(),
+            flags: flag_names(c.flags)
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
             id: c.id,
             koji_event: c.koji_event,
             koji_task_id: c.koji_task_id,
@@ -141,7 +148,10 @@ impl ComposeView {
             respin_of: c.respin_of.clone(),
             result_repo,
             result_repofile,
-            results: result_names(c.results).into_iter().map(str::to_string).collect(),
+            results: result_names(c.results)
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
             scratch_build_tasks: c.scratch_build_tasks.clone(),
             scratch_modules: c.scratch_modules.clone(),
             sigkeys: c.sigkeys.clone(),

@@ -85,7 +85,9 @@ fn parse_code(
     } else if let Some(n) = by_name(value) {
         return Ok(n);
     }
-    Err(ApiError::bad_request(format!("Invalid value \"{value}\" for \"{field}\"")))
+    Err(ApiError::bad_request(format!(
+        "Invalid value \"{value}\" for \"{field}\""
+    )))
 }
 
 /// `GET /api/1/composes/`
@@ -153,7 +155,10 @@ pub async fn list_composes(
             OrderKey::NAMES.join(", ")
         ))
     })?;
-    let page = first("page").and_then(|v| v.parse::<i64>().ok()).unwrap_or(1).max(1);
+    let page = first("page")
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(1)
+        .max(1);
     let per_page = match first("per_page").and_then(|v| v.parse::<i64>().ok()) {
         None => 10,
         Some(n) if n < 0 => 20,
@@ -161,8 +166,15 @@ pub async fn list_composes(
     };
     let offset = page.saturating_sub(1).saturating_mul(per_page);
     let f = filter.clone();
-    let (rows, total) = db(&state, move |c| Ok(q::list(c, &f, order, descending, per_page, offset)?)).await?;
-    let pages = if per_page == 0 { 0 } else { (total + per_page - 1) / per_page };
+    let (rows, total) = db(&state, move |c| {
+        Ok(q::list(c, &f, order, descending, per_page, offset)?)
+    })
+    .await?;
+    let pages = if per_page == 0 {
+        0
+    } else {
+        (total + per_page - 1) / per_page
+    };
     let base = format!("{}/api/1/composes/", request_base_url(&req));
     let extra: String = {
         let mut seen = std::collections::HashSet::new();
@@ -184,7 +196,10 @@ pub async fn list_composes(
     let link = |p: i64| format!("{base}?page={p}&per_page={per_page}{extra}");
     let settings = &state.settings.composes;
     let body = ComposeList {
-        items: rows.iter().map(|c| ComposeView::new(c, settings, false)).collect(),
+        items: rows
+            .iter()
+            .map(|c| ComposeView::new(c, settings, false))
+            .collect(),
         meta: PageMeta {
             page,
             pages,
@@ -221,12 +236,22 @@ pub async fn get_compose(
 ) -> Result<HttpResponse, ApiError> {
     let not_found = || ApiError::not_found("No such compose found.");
     let id = compose_id(&path).ok_or_else(not_found)?;
-    let compose = db(&state, move |c| Ok(q::get(c, id)?)).await?.ok_or_else(not_found)?;
-    Ok(cors_ok(&ComposeView::new(&compose, &state.settings.composes, true)))
+    let compose = db(&state, move |c| Ok(q::get(c, id)?))
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(cors_ok(&ComposeView::new(
+        &compose,
+        &state.settings.composes,
+        true,
+    )))
 }
 
 /// Reads the whole body, refusing more than `limit` bytes with 413.
-async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
+async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<web::Bytes, ApiError> {
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -244,7 +269,8 @@ async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -
     }
     let mut buf = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("Failed to read the request body: {e}")))?;
+        let chunk = chunk
+            .map_err(|e| ApiError::bad_request(format!("Failed to read the request body: {e}")))?;
         if buf.len() + chunk.len() > limit {
             return Err(too_large());
         }
@@ -414,7 +440,9 @@ pub async fn renew_compose(
     domain::validate_generic(&body)?;
     let not_found = || ApiError::not_found(format!("No compose with id {} found", path.as_str()));
     let id = compose_id(&path).ok_or_else(not_found)?;
-    let old = db(&state, move |c| Ok(q::get(c, id)?)).await?.ok_or_else(not_found)?;
+    let old = db(&state, move |c| Ok(q::get(c, id)?))
+        .await?
+        .ok_or_else(not_found)?;
     if !matches!(
         State::from_code(old.state),
         Some(State::Done | State::Failed | State::Removed)
@@ -450,7 +478,8 @@ pub async fn renew_compose(
     let raw_key = (old.source_type == SourceType::RawConfig.code())
         .then(|| old.source.split('#').next().unwrap_or("").to_string());
     let (default_ttl, max_ttl) = ttl_bounds(&state.settings.composes, raw_key.as_deref());
-    let ttl = domain::effective_seconds_to_live(requested_seconds_to_live(&body)?, default_ttl, max_ttl)?;
+    let ttl =
+        domain::effective_seconds_to_live(requested_seconds_to_live(&body)?, default_ttl, max_ttl)?;
 
     let copy = old.state != State::Done.code()
         || label != old.label
@@ -461,15 +490,18 @@ pub async fn renew_compose(
     let settings = state.settings.clone();
     let owner = identity.owner();
     let compose = db(&state, move |c| {
-        Ok(write_tx(c, |c| -> Result<Compose, diesel::result::Error> {
-            if copy {
-                let row = renewed_copy(&old, owner, sigkeys, label, modules, builds, now, ttl);
-                q::insert(c, &row, &settings.composes)
-            } else {
-                q::extend_expiry(c, &old, now + Duration::seconds(ttl))?;
-                q::get(c, old.id)?.ok_or(diesel::result::Error::NotFound)
-            }
-        })?)
+        Ok(write_tx(
+            c,
+            |c| -> Result<Compose, diesel::result::Error> {
+                if copy {
+                    let row = renewed_copy(&old, owner, sigkeys, label, modules, builds, now, ttl);
+                    q::insert(c, &row, &settings.composes)
+                } else {
+                    q::extend_expiry(c, &old, now + Duration::seconds(ttl))?;
+                    q::get(c, old.id)?.ok_or(diesel::result::Error::NotFound)
+                }
+            },
+        )?)
     })
     .await?;
     tracing::info!(compose = compose.id, from = id, copy, "compose renewed");

@@ -25,7 +25,10 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, message: message.into() }
+        Self {
+            status,
+            message: message.into(),
+        }
     }
     pub fn bad_request(m: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, m)
@@ -54,7 +57,11 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         HttpResponse::build(self.status).json(ErrorBody {
             status: self.status.as_u16(),
-            error: self.status.canonical_reason().unwrap_or("Error").to_string(),
+            error: self
+                .status
+                .canonical_reason()
+                .unwrap_or("Error")
+                .to_string(),
             message: self.message.clone(),
         })
     }
@@ -78,7 +85,10 @@ impl From<DbError> for ApiError {
         match e {
             DbError::Pool(m) => {
                 tracing::warn!(error = %m, "no database connection available");
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, format!("Database unavailable: {m}"))
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("Database unavailable: {m}"),
+                )
             }
             DbError::Query(q) => q.into(),
             other => Self::internal(other.to_string()),

@@ -84,23 +84,30 @@ pub async fn openapi_json() -> HttpResponse {
 }
 
 pub async fn api_docs_page() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(
-        "<!doctype html><html><head><title>composed API</title></head><body>\
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(
+            "<!doctype html><html><head><title>composed API</title></head><body>\
          <h1>On Demand Compose Service API v1</h1>\
          <p><a href=\"/api/1/docs/\">Interactive documentation</a> · \
          <a href=\"/api/1/openapi.json\">OpenAPI document</a></p></body></html>",
-    )
+        )
 }
 
 pub async fn index(state: web::Data<AppState>) -> HttpResponse {
     let url = &state.settings.composes.target_dir_url;
-    let escaped = url.replace('&', "&amp;").replace('<', "&lt;").replace('"', "&quot;");
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!(
-        "<!doctype html><html><head><title>On Demand Compose Service</title></head><body>\
+    let escaped = url
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('"', "&quot;");
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(format!(
+            "<!doctype html><html><head><title>On Demand Compose Service</title></head><body>\
          <h1>On Demand Compose Service</h1><p>composed {}</p>\
          <ul><li><a href=\"/api/1/composes/\">Composes (JSON)</a></li>\
          <li><a href=\"{escaped}\">Compose directory</a></li>\
          <li><a href=\"/api/1/\">API documentation</a></li></ul></body></html>",
-        env!("CARGO_PKG_VERSION")
-    ))
+            env!("CARGO_PKG_VERSION")
+        ))
 }

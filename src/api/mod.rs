@@ -73,17 +73,29 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     )))
 }
 
-fn method_not_allowed(allowed: &'static [Method]) -> impl Fn(HttpRequest) -> std::future::Ready<HttpResponse> + Clone {
+fn method_not_allowed(
+    allowed: &'static [Method],
+) -> impl Fn(HttpRequest) -> std::future::Ready<HttpResponse> + Clone {
     move |req: HttpRequest| {
-        let allow = allowed.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+        let allow = allowed
+            .iter()
+            .map(Method::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
         if req.method() == Method::OPTIONS {
             return std::future::ready(
-                HttpResponse::Ok().insert_header((header::ALLOW, allow)).finish(),
+                HttpResponse::Ok()
+                    .insert_header((header::ALLOW, allow))
+                    .finish(),
             );
         }
         let mut resp = actix_web::ResponseError::error_response(&ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            format!("The method {} is not allowed for {}; allowed: {allow}.", req.method(), req.path()),
+            format!(
+                "The method {} is not allowed for {}; allowed: {allow}.",
+                req.method(),
+                req.path()
+            ),
         ));
         if let Ok(v) = header::HeaderValue::from_str(&allow) {
             resp.headers_mut().insert(header::ALLOW, v);
@@ -97,12 +109,20 @@ fn get_or_head() -> actix_web::Route {
 }
 
 /// Registers every route of the service.
-pub fn configure(cfg: &mut web::ServiceConfig, serve_composes: Option<(String, std::path::PathBuf)>) {
+pub fn configure(
+    cfg: &mut web::ServiceConfig,
+    serve_composes: Option<(String, std::path::PathBuf)>,
+) {
     cfg.service(
         web::resource("/api/1/composes/")
             .route(get_or_head().to(composes::list_composes))
             .route(web::post().to(composes::create_compose))
-            .default_service(web::to(method_not_allowed(&[Method::GET, Method::HEAD, Method::POST, Method::OPTIONS]))),
+            .default_service(web::to(method_not_allowed(&[
+                Method::GET,
+                Method::HEAD,
+                Method::POST,
+                Method::OPTIONS,
+            ]))),
     )
     .service(
         web::resource("/api/1/composes/{id:[0-9]+}")
@@ -120,12 +140,20 @@ pub fn configure(cfg: &mut web::ServiceConfig, serve_composes: Option<(String, s
     .service(
         web::resource("/api/1/about/")
             .route(get_or_head().to(misc::about))
-            .default_service(web::to(method_not_allowed(&[Method::GET, Method::HEAD, Method::OPTIONS]))),
+            .default_service(web::to(method_not_allowed(&[
+                Method::GET,
+                Method::HEAD,
+                Method::OPTIONS,
+            ]))),
     )
     .service(
         web::resource("/api/1/metrics/")
             .route(get_or_head().to(misc::metrics))
-            .default_service(web::to(method_not_allowed(&[Method::GET, Method::HEAD, Method::OPTIONS]))),
+            .default_service(web::to(method_not_allowed(&[
+                Method::GET,
+                Method::HEAD,
+                Method::OPTIONS,
+            ]))),
     )
     .route("/api/1/composes", web::to(add_slash))
     .route("/api/1/about", web::to(add_slash))

@@ -28,7 +28,9 @@ pub const JOB_CANCELLED: &str = "cancelled";
 
 fn last_insert_id(conn: &mut AnyConnection) -> QueryResult<i64> {
     match conn {
-        AnyConnection::Sqlite(c) => diesel::select(sql::<BigInt>("last_insert_rowid()")).get_result(c),
+        AnyConnection::Sqlite(c) => {
+            diesel::select(sql::<BigInt>("last_insert_rowid()")).get_result(c)
+        }
         AnyConnection::Postgresql(c) => diesel::select(sql::<BigInt>("lastval()")).get_result(c),
     }
 }
@@ -48,7 +50,14 @@ pub fn new_message_id() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 fn queue_for(source_type: i32) -> &'static str {
@@ -82,7 +91,9 @@ pub fn insert(
     new: &NewCompose,
     settings: &ComposeSettings,
 ) -> QueryResult<Compose> {
-    diesel::insert_into(composes::table).values(new).execute(conn)?;
+    diesel::insert_into(composes::table)
+        .values(new)
+        .execute(conn)?;
     let id = last_insert_id(conn)?;
     let compose = get(conn, id)?.ok_or(DieselError::NotFound)?;
     diesel::insert_into(jobs::table)
@@ -240,8 +251,10 @@ pub fn reusing(conn: &mut AnyConnection, id: i64) -> QueryResult<Vec<Compose>> {
         .load(conn)
 }
 
-fn save(conn: &mut AnyConnection, c: &Compose) -> QueryResult<()> {
-    diesel::update(composes::table.find(c.id)).set(c).execute(conn)?;
+pub fn save(conn: &mut AnyConnection, c: &Compose) -> QueryResult<()> {
+    diesel::update(composes::table.find(c.id))
+        .set(c)
+        .execute(conn)?;
     Ok(())
 }
 
@@ -276,7 +289,10 @@ pub fn transition(
     if matches!(to, State::Done | State::Failed) {
         let cascade_at = c.time_done.unwrap_or(at);
         for r in reusing(conn, c.id)? {
-            if matches!(State::from_code(r.state), Some(State::Wait | State::Generating)) {
+            if matches!(
+                State::from_code(r.state),
+                Some(State::Wait | State::Generating)
+            ) {
                 transition(conn, &r, to, reason.clone(), cascade_at, settings)?;
             }
         }
@@ -285,7 +301,11 @@ pub fn transition(
 }
 
 /// Marks the queued jobs of a compose cancelled.
-pub fn cancel_jobs(conn: &mut AnyConnection, compose_id: i64, at: NaiveDateTime) -> QueryResult<usize> {
+pub fn cancel_jobs(
+    conn: &mut AnyConnection,
+    compose_id: i64,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
     diesel::update(
         jobs::table
             .filter(jobs::compose_id.eq(compose_id))
@@ -297,7 +317,11 @@ pub fn cancel_jobs(conn: &mut AnyConnection, compose_id: i64, at: NaiveDateTime)
 
 /// `time_to_expire := max(current, until)` for the compose, the compose it reuses and every
 /// compose reusing it (PATCH extend, contract §1.7).
-pub fn extend_expiry(conn: &mut AnyConnection, c: &Compose, until: NaiveDateTime) -> QueryResult<()> {
+pub fn extend_expiry(
+    conn: &mut AnyConnection,
+    c: &Compose,
+    until: NaiveDateTime,
+) -> QueryResult<()> {
     let mut ids = vec![c.id];
     ids.extend(c.reused_id);
     ids.extend(reusing(conn, c.id)?.iter().map(|r| r.id));
@@ -327,7 +351,11 @@ pub fn mark_for_removal(
 }
 
 /// Done or failed composes whose `time_to_expire` has passed.
-pub fn expired(conn: &mut AnyConnection, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<Compose>> {
+pub fn expired(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<Compose>> {
     composes::table
         .filter(composes::state.eq_any([State::Done.code(), State::Failed.code()]))
         .filter(composes::time_to_expire.lt(now))
@@ -351,7 +379,11 @@ pub fn waiting_since(conn: &mut AnyConnection, before: NaiveDateTime) -> QueryRe
 pub fn counts(conn: &mut AnyConnection) -> QueryResult<Vec<(i32, i32, i64)>> {
     composes::table
         .group_by((composes::source_type, composes::state))
-        .select((composes::source_type, composes::state, diesel::dsl::count_star()))
+        .select((
+            composes::source_type,
+            composes::state,
+            diesel::dsl::count_star(),
+        ))
         .load(conn)
 }
 
@@ -369,5 +401,8 @@ pub fn pending_messages(
 }
 
 pub fn count_pending_messages(conn: &mut AnyConnection) -> QueryResult<i64> {
-    outbox::table.filter(outbox::sent_at.is_null()).count().get_result(conn)
+    outbox::table
+        .filter(outbox::sent_at.is_null())
+        .count()
+        .get_result(conn)
 }

@@ -48,7 +48,10 @@ pub fn backend_url(url: &str) -> Result<(Backend, String), DbError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Ok((Backend::Postgres, url.to_string()));
     }
-    if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+    if let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
         if rest.is_empty() {
             return Err(DbError::Url(url.into()));
         }
@@ -79,7 +82,11 @@ impl CustomizeConnection<AnyConnection, diesel::r2d2::Error> for Customizer {
 /// connection (each connection would see its own database otherwise).
 pub fn connect(url: &str, size: u32, timeout: Duration) -> Result<(DbPool, Backend), DbError> {
     let (backend, conn_url) = backend_url(url)?;
-    let size = if backend == Backend::Sqlite && conn_url == ":memory:" { 1 } else { size.max(1) };
+    let size = if backend == Backend::Sqlite && conn_url == ":memory:" {
+        1
+    } else {
+        size.max(1)
+    };
     let manager = ConnectionManager::<AnyConnection>::new(match backend {
         Backend::Postgres => conn_url,
         Backend::Sqlite => format!("sqlite://{conn_url}"),

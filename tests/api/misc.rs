@@ -1,0 +1,193 @@
+//! about, metrics, landing page, routing (trailing slashes, 404/405, OPTIONS/HEAD), OpenAPI,
+//! and the compose directory served over HTTP.
+
+use serde_json::json;
+
+use crate::both_backends;
+#[allow(unused_imports)]
+use crate::support::*;
+use composed::domain::State;
+
+both_backends!(
+    about_20,
+    |s| {
+        s.composes.sigkeys = vec!["SIG1".into()];
+        s.auth
+            .allowed_clients
+            .groups
+            .insert("composer".into(), Default::default());
+    },
+    |app| {
+        let r = app.get("/api/1/about/").await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.headers["access-control-allow-origin"], "*");
+        assert_eq!(
+            r.json(),
+            json!({
+                "version": env!("CARGO_PKG_VERSION"), "auth_backend": "noauth", "raw_config_urls": {},
+                "allowed_clients": {"groups": {"composer": {}}, "users": {}}, "sigkeys": ["SIG1"],
+            })
+        );
+    }
+);
+
+both_backends!(metrics_18, |app| {
+    app.tag_compose("f26").await;
+    let g = app.tag_compose("f26").await;
+    app.set_state(g, State::Generating, None).await;
+    app.create(&json!({"source": {"type": "module", "source": "a:b"}}))
+        .await;
+    let r = app.get("/api/1/metrics/").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.headers["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    assert!(
+        r.text
+            .contains("# HELP composes_total Total number of composes")
+    );
+    assert!(
+        r.text
+            .contains("composes_total{source_type=\"tag\",state=\"wait\"} 1\n"),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.text
+            .contains("composes_total{source_type=\"tag\",state=\"generating\"} 1\n")
+    );
+    assert!(
+        r.text
+            .contains("composes_total{source_type=\"module\",state=\"wait\"} 1\n")
+    );
+    assert!(
+        r.text
+            .contains("composes_total{source_type=\"pulp\",state=\"done\"} 0\n")
+    );
+    assert_eq!(
+        r.text
+            .lines()
+            .filter(|l| l.starts_with("composes_total{"))
+            .count(),
+        35
+    );
+    assert!(r.text.contains("composed_outbox_pending 4\n"), "{}", r.text);
+});
+
+both_backends!(routing_19_209_210_216, |app| {
+    let r = app.get("/").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.headers["content-type"], "text/html; charset=utf-8");
+    assert!(r.text.contains("On Demand Compose Service"));
+    for (from, to) in [
+        ("/api/1/composes", "/api/1/composes/"),
+        ("/api/1/about", "/api/1/about/"),
+        ("/api/1/metrics", "/api/1/metrics/"),
+        ("/api/1/composes?state=1", "/api/1/composes/?state=1"),
+    ] {
+        let r = app.get(from).await;
+        assert_eq!(r.status, 308, "{from}");
+        assert_eq!(r.headers["location"], app.url(to).as_str(), "{from}");
+    }
+    for path in [
+        "/nope",
+        "/api/1/composes/1/",
+        "/api/1/composes/abc",
+        "/api/1/composes/-1",
+        "/api/2/composes/",
+    ] {
+        let m = app.get(path).await.error(404);
+        assert!(m.contains(path.split('?').next().unwrap()), "{m}");
+    }
+    let r = app
+        .request(reqwest::Method::PUT, "/api/1/composes/1", None)
+        .await;
+    assert!(r.error(405).contains("PUT"));
+    assert_eq!(r.headers["allow"], "GET, HEAD, PATCH, DELETE, OPTIONS");
+    let r = app
+        .request(reqwest::Method::DELETE, "/api/1/composes/", None)
+        .await;
+    r.error(405);
+    let r = app
+        .request(reqwest::Method::POST, "/api/1/about/", None)
+        .await;
+    r.error(405);
+    let r = app
+        .request(reqwest::Method::OPTIONS, "/api/1/composes/", None)
+        .await;
+    assert_eq!(
+        (r.status, r.headers["allow"].to_str().unwrap()),
+        (200, "GET, HEAD, POST, OPTIONS")
+    );
+    let r = app
+        .request(reqwest::Method::HEAD, "/api/1/composes/", None)
+        .await;
+    assert_eq!((r.status, r.text.as_str()), (200, ""));
+    let r = app
+        .request(reqwest::Method::HEAD, "/api/1/about/", None)
+        .await;
+    assert_eq!(r.status, 200);
+});
+
+both_backends!(openapi_and_docs, |app| {
+    let r = app.get("/api/1/openapi.json").await;
+    assert_eq!(r.status, 200);
+    let served = r.json();
+    assert!(served["openapi"].as_str().unwrap().starts_with("3.1"));
+    for path in [
+        "/api/1/composes/",
+        "/api/1/composes/{id}",
+        "/api/1/about/",
+        "/api/1/metrics/",
+    ] {
+        assert!(served["paths"][path].is_object(), "{path} documented");
+    }
+    let committed: serde_json::Value =
+        serde_json::from_str(include_str!("../../openapi/openapi.json")).unwrap();
+    assert_eq!(
+        committed, served,
+        "openapi/openapi.json is stale: run `cargo run -- openapi -o openapi/openapi.json`"
+    );
+    assert_eq!(
+        include_str!("../../openapi/openapi.json"),
+        composed::api::openapi::render()
+    );
+    let r = app.get("/api/1/docs/").await;
+    assert_eq!(r.status, 200, "vendored Swagger UI");
+    assert!(
+        r.text.contains("swagger"),
+        "{}",
+        &r.text[..200.min(r.text.len())]
+    );
+    assert_eq!(app.get("/api/1/").await.status, 200);
+});
+
+both_backends!(compose_directory_served_with_range, |app| {
+    let dir = app.settings.composes.target_dir.join("odcs-7");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("pungi-stderr.log"), "0123456789").unwrap();
+    let r = app.get("/composes/odcs-7/pungi-stderr.log").await;
+    assert_eq!((r.status, r.text.as_str()), (200, "0123456789"));
+    let r = app
+        .client
+        .get(app.url("/composes/odcs-7/pungi-stderr.log"))
+        .header("Range", "bytes=4-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 206);
+    assert_eq!(r.text().await.unwrap(), "456789");
+    let r = app
+        .client
+        .get(app.url("/composes/odcs-7/pungi-stderr.log"))
+        .header("Range", "bytes=10-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 416, "nothing new for the client's log tailing");
+    assert_eq!(
+        app.get("/composes/odcs-8/pungi-stderr.log").await.status,
+        404
+    );
+});

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on a fresh machine: installs what the tests need (Debian packages,
+# a Python venv with the real clients), starts PostgreSQL if it is down, then runs every test
+# on SQLite and on PostgreSQL with cargo nextest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+log() { printf '\n== %s\n' "$*"; }
+
+need_pkgs=()
+for p in libpq-dev libkrb5-dev pkg-config python3-venv; do
+  dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
+done
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  log "apt-get install ${need_pkgs[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+fi
+
+# PostgreSQL on 127.0.0.1:5432 (trust auth, database `test`).
+if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+  log "starting PostgreSQL"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+  for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
+fi
+pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not reachable on 127.0.0.1:5432" >&2; exit 1; }
+
+# The real clients, in a venv (PyPI).
+venv="${COMPOSED_TEST_VENV:-$root/.venv}"
+if ! "$venv/bin/python" -c 'import odcs.client.odcs' 2>/dev/null; then
+  log "creating the client venv in $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check 'odcs[client]==0.9.2'
+fi
+
+export COMPOSED_TEST_VENV="$venv"
+export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
+log "cargo nextest run (SQLite and PostgreSQL)"
+cargo nextest run --no-fail-fast "$@"
