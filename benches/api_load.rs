@@ -72,7 +72,12 @@ fn seed(pool: &composed::db::DbPool, settings: &Settings, n: usize) {
 
 fn wrk(url: &str, conns: u32, seconds: u32, script: Option<&str>) -> (f64, String, String) {
     let mut cmd = Command::new("wrk");
-    cmd.args(["-t2", &format!("-c{conns}"), &format!("-d{seconds}s"), "--latency"]);
+    cmd.args([
+        "-t2",
+        &format!("-c{conns}"),
+        &format!("-d{seconds}s"),
+        "--latency",
+    ]);
     if let Some(s) = script {
         cmd.args(["-s", s]);
     }
@@ -102,9 +107,16 @@ fn main() {
     if std::env::args().any(|a| a == "--list" || a == "--test") {
         return; // `cargo test --benches` / nextest probing
     }
-    let seconds: u32 = std::env::var("BENCH_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
-    let n: usize = std::env::var("BENCH_COMPOSES").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
-    let pg_admin = std::env::var("BENCH_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let seconds: u32 = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let n: usize = std::env::var("BENCH_COMPOSES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let pg_admin = std::env::var("BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let dir = tempfile::tempdir().unwrap();
     // wrk script: random ids over the seeded range.
     let script = dir.path().join("ids.lua");
@@ -123,35 +135,74 @@ fn main() {
         settings.database.url = if backend == "sqlite" {
             format!("sqlite://{}", dir.path().join("bench.sqlite").display())
         } else {
-            let mut admin = diesel::PgConnection::establish(&pg_admin).expect("PostgreSQL for the benchmark");
-            diesel::sql_query("DROP DATABASE IF EXISTS composed_bench WITH (FORCE)").execute(&mut admin).unwrap();
-            diesel::sql_query("CREATE DATABASE composed_bench").execute(&mut admin).unwrap();
+            let mut admin =
+                diesel::PgConnection::establish(&pg_admin).expect("PostgreSQL for the benchmark");
+            diesel::sql_query("DROP DATABASE IF EXISTS composed_bench WITH (FORCE)")
+                .execute(&mut admin)
+                .unwrap();
+            diesel::sql_query("CREATE DATABASE composed_bench")
+                .execute(&mut admin)
+                .unwrap();
             let mut u = url::Url::parse(&pg_admin).unwrap();
             u.set_path("/composed_bench");
             u.to_string()
         };
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
         let (port, pool) = rt.block_on(async {
             let app = Application::build(settings.clone(), Roles::API).unwrap();
             app.spawn()
         });
         let t = std::time::Instant::now();
         seed(&pool, &settings, n);
-        eprintln!("{backend}: seeded {n} composes in {:.1}s", t.elapsed().as_secs_f64());
+        eprintln!(
+            "{backend}: seeded {n} composes in {:.1}s",
+            t.elapsed().as_secs_f64()
+        );
         let base = format!("http://127.0.0.1:{port}");
         // Warm-up.
         wrk(&format!("{base}/api/1/composes/?per_page=20"), 16, 2, None);
         for conns in [16, 64] {
-            let (rps, p50, p99) = wrk(&format!("{base}/api/1/composes/"), conns, seconds, Some(script.to_str().unwrap()));
-            rows.push(Row { backend, endpoint: "GET /api/1/composes/{id}", conns, rps, p50, p99 });
-            let (rps, p50, p99) = wrk(&format!("{base}/api/1/composes/?per_page=20"), conns, seconds, None);
-            rows.push(Row { backend, endpoint: "GET /api/1/composes/?per_page=20", conns, rps, p50, p99 });
+            let (rps, p50, p99) = wrk(
+                &format!("{base}/api/1/composes/"),
+                conns,
+                seconds,
+                Some(script.to_str().unwrap()),
+            );
+            rows.push(Row {
+                backend,
+                endpoint: "GET /api/1/composes/{id}",
+                conns,
+                rps,
+                p50,
+                p99,
+            });
+            let (rps, p50, p99) = wrk(
+                &format!("{base}/api/1/composes/?per_page=20"),
+                conns,
+                seconds,
+                None,
+            );
+            rows.push(Row {
+                backend,
+                endpoint: "GET /api/1/composes/?per_page=20",
+                conns,
+                rps,
+                p50,
+                p99,
+            });
         }
         rt.shutdown_background();
     }
     println!("| backend | endpoint | connections | requests/s | p50 | p99 |");
     println!("|---|---|---|---|---|---|");
     for r in rows {
-        println!("| {} | `{}` | {} | {:.0} | {} | {} |", r.backend, r.endpoint, r.conns, r.rps, r.p50, r.p99);
+        println!(
+            "| {} | `{}` | {} | {:.0} | {} | {} |",
+            r.backend, r.endpoint, r.conns, r.rps, r.p50, r.p99
+        );
     }
 }

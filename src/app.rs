@@ -14,6 +14,7 @@ use crate::db::{self, Backend, DbPool};
 /// What every handler can reach.
 pub struct AppState {
     pub pool: DbPool,
+    pub auth: crate::auth::Authenticator,
     pub settings: Arc<Settings>,
     pub backend: Backend,
 }
@@ -82,6 +83,7 @@ impl Application {
             port = listener.local_addr()?.port();
             let state = web::Data::new(AppState {
                 pool: pool.clone(),
+                auth: crate::auth::Authenticator::from_settings(&settings.auth)?,
                 settings: settings.clone(),
                 backend,
             });

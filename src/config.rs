@@ -64,6 +64,78 @@ pub struct AuthSettings {
     pub allowed_results: Vec<String>,
     pub allowed_sources: Vec<String>,
     pub allowed_compose_types: Vec<String>,
+    pub oidc: OidcSettings,
+    pub proxy: ProxySettings,
+}
+
+/// Bearer tokens: JWTs checked locally against a JWKS, or opaque tokens by introspection.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct OidcSettings {
+    pub issuer: String,
+    pub audiences: Vec<String>,
+    pub jwks_file: String,
+    pub jwks_url: String,
+    pub jwks_cache_secs: u64,
+    pub jwks_min_refresh_secs: u64,
+    pub algorithms: Vec<String>,
+    pub leeway_secs: u64,
+    pub username_claim: String,
+    pub groups_claim: String,
+    pub scope_claim: String,
+    pub scope_namespace: String,
+    pub require_endpoint_scopes: bool,
+    pub required_scopes: Vec<String>,
+    pub introspection_url: String,
+    pub introspection_client_id: String,
+    pub introspection_client_secret: String,
+    pub timeout_secs: u64,
+}
+
+impl Default for OidcSettings {
+    fn default() -> Self {
+        Self {
+            issuer: String::new(),
+            audiences: vec![],
+            jwks_file: String::new(),
+            jwks_url: String::new(),
+            jwks_cache_secs: 300,
+            jwks_min_refresh_secs: 10,
+            algorithms: vec!["RS256".into(), "ES256".into(), "PS256".into()],
+            leeway_secs: 30,
+            username_claim: "sub".into(),
+            groups_claim: "groups".into(),
+            scope_claim: "scope".into(),
+            scope_namespace: "https://pagure.io/odcs/".into(),
+            require_endpoint_scopes: true,
+            required_scopes: vec![],
+            introspection_url: String::new(),
+            introspection_client_id: String::new(),
+            introspection_client_secret: String::new(),
+            timeout_secs: 10,
+        }
+    }
+}
+
+/// Identity from headers set by a trusted front proxy (Kerberos or client certificates there).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProxySettings {
+    pub user_header: String,
+    pub groups_header: String,
+    pub groups_separator: String,
+    pub trusted_proxies: Vec<String>,
+}
+
+impl Default for ProxySettings {
+    fn default() -> Self {
+        Self {
+            user_header: "X-Remote-User".into(),
+            groups_header: "X-Remote-Groups".into(),
+            groups_separator: ",".into(),
+            trusted_proxies: vec!["127.0.0.1/32".into(), "::1/128".into()],
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -146,6 +218,8 @@ impl Default for AuthSettings {
                 .collect(),
             allowed_sources: vec![String::new()],
             allowed_compose_types: vec![String::new()],
+            oidc: OidcSettings::default(),
+            proxy: ProxySettings::default(),
         }
     }
 }
@@ -252,7 +326,7 @@ pub const DOCS: &[(&str, &str)] = &[
     ),
     (
         "auth.backend",
-        "`noauth`: everyone may do everything and the owner is `unknown`.",
+        "`noauth` (everyone may do everything, owner `unknown`), `oidc` (Bearer tokens) or `proxy` (identity headers of a trusted front proxy).",
     ),
     (
         "auth.admins",
@@ -295,6 +369,93 @@ pub const DOCS: &[(&str, &str)] = &[
     (
         "auth.allowed_compose_types",
         "Default `compose_types` allow-list (`[\"\"]` allows any).",
+    ),
+    (
+        "auth.oidc",
+        "`oidc` backend: Bearer JWTs validated locally, or opaque tokens by RFC 7662 introspection.",
+    ),
+    (
+        "auth.oidc.issuer",
+        "Required `iss` of tokens; empty = not checked.",
+    ),
+    (
+        "auth.oidc.audiences",
+        "Accepted `aud` values; empty = not checked.",
+    ),
+    (
+        "auth.oidc.jwks_file",
+        "JWKS file with the signing keys; re-read when it changes.",
+    ),
+    (
+        "auth.oidc.jwks_url",
+        "JWKS URL with the signing keys (used when jwks_file is empty).",
+    ),
+    (
+        "auth.oidc.jwks_cache_secs",
+        "How long fetched keys are trusted before they are fetched again.",
+    ),
+    (
+        "auth.oidc.jwks_min_refresh_secs",
+        "An unknown `kid` refetches the keys at most this often.",
+    ),
+    (
+        "auth.oidc.algorithms",
+        "Accepted signature algorithms (asymmetric only: RS*, PS*, ES*).",
+    ),
+    (
+        "auth.oidc.leeway_secs",
+        "Clock skew allowed for `exp` and `nbf`.",
+    ),
+    ("auth.oidc.username_claim", "Claim holding the user name."),
+    (
+        "auth.oidc.groups_claim",
+        "Claim holding the groups (list or space-separated string).",
+    ),
+    (
+        "auth.oidc.scope_claim",
+        "Claim holding the granted scopes (space-separated string or list).",
+    ),
+    (
+        "auth.oidc.scope_namespace",
+        "Prefix of the endpoint scopes new-compose, renew-compose, delete-compose (ODCS `OIDC_BASE_NAMESPACE`).",
+    ),
+    (
+        "auth.oidc.require_endpoint_scopes",
+        "POST, PATCH and DELETE need their endpoint scope.",
+    ),
+    (
+        "auth.oidc.required_scopes",
+        "Scopes every token must carry (ODCS `AUTH_OPENIDC_REQUIRED_SCOPES`).",
+    ),
+    (
+        "auth.oidc.introspection_url",
+        "RFC 7662 endpoint for tokens that are not JWTs; empty = opaque tokens are refused.",
+    ),
+    (
+        "auth.oidc.introspection_client_id",
+        "Client id for the introspection endpoint (HTTP basic auth).",
+    ),
+    (
+        "auth.oidc.introspection_client_secret",
+        "Client secret for the introspection endpoint; masked by `composed config`.",
+    ),
+    (
+        "auth.oidc.timeout_secs",
+        "Timeout of JWKS and introspection requests.",
+    ),
+    (
+        "auth.proxy",
+        "`proxy` backend: the front proxy authenticates and passes the identity in headers.",
+    ),
+    ("auth.proxy.user_header", "Header with the user name."),
+    ("auth.proxy.groups_header", "Header with the groups."),
+    (
+        "auth.proxy.groups_separator",
+        "Separator of the groups in that header.",
+    ),
+    (
+        "auth.proxy.trusted_proxies",
+        "Peer addresses (CIDR) whose identity headers are believed; others get 401.",
     ),
     ("worker", "Background work of `serve` and `worker`."),
     (
@@ -397,11 +558,40 @@ impl Settings {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.auth.backend != "noauth" {
-            return Err(ConfigError::Invalid(format!(
-                "auth.backend: unknown backend {:?} (supported: \"noauth\")",
-                self.auth.backend
-            )));
+        match self.auth.backend.as_str() {
+            "noauth" | "proxy" => {}
+            "oidc" => {
+                let o = &self.auth.oidc;
+                if o.jwks_file.is_empty() && o.jwks_url.is_empty() && o.introspection_url.is_empty()
+                {
+                    return Err(ConfigError::Invalid(
+                        "auth.oidc: set jwks_file, jwks_url or introspection_url".into(),
+                    ));
+                }
+                for a in &o.algorithms {
+                    if ![
+                        "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
+                    ]
+                    .contains(&a.as_str())
+                    {
+                        return Err(ConfigError::Invalid(format!(
+                            "auth.oidc.algorithms: {a:?} is not an accepted asymmetric algorithm"
+                        )));
+                    }
+                }
+            }
+            other => {
+                return Err(ConfigError::Invalid(format!(
+                    "auth.backend: unknown backend {other:?} (supported: \"noauth\", \"oidc\", \"proxy\")"
+                )));
+            }
+        }
+        for cidr in &self.auth.proxy.trusted_proxies {
+            if cidr.parse::<ipnet::IpNet>().is_err() && cidr.parse::<std::net::IpAddr>().is_err() {
+                return Err(ConfigError::Invalid(format!(
+                    "auth.proxy.trusted_proxies: {cidr:?} is not an address or CIDR"
+                )));
+            }
         }
         if self.composes.seconds_to_live <= 0 || self.composes.max_seconds_to_live <= 0 {
             return Err(ConfigError::Invalid(
@@ -426,6 +616,9 @@ impl Settings {
     pub fn to_masked_toml(&self) -> String {
         let mut s = self.clone();
         s.database.url = mask_url_password(&s.database.url);
+        if !s.auth.oidc.introspection_client_secret.is_empty() {
+            s.auth.oidc.introspection_client_secret = "***".into();
+        }
         toml::to_string_pretty(&s).unwrap_or_default()
     }
 }

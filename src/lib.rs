@@ -8,4 +8,5 @@ pub mod cleanup;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod koji;
 pub mod views;

@@ -9,7 +9,7 @@ root=$(pwd)
 log() { printf '\n== %s\n' "$*"; }
 
 need_pkgs=()
-for p in libpq-dev libkrb5-dev pkg-config python3-venv; do
+for p in libpq-dev libkrb5-dev libssl-dev pkg-config python3-venv wrk; do
   dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then
@@ -29,14 +29,14 @@ pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not reachable on 127.0.
 
 # The real clients, in a venv (PyPI).
 venv="${COMPOSED_TEST_VENV:-$root/.venv}"
-if ! "$venv/bin/python" -c 'import odcs.client.odcs' 2>/dev/null; then
-  log "creating the client venv in $venv"
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check 'odcs[client]==0.9.2'
+clients=('odcs[client]==0.9.2' 'koji==1.36.1')
+if ! "$venv/bin/python" -c 'import odcs.client.odcs, koji' 2>/dev/null || [ ! -x "$venv/bin/koji" ]; then
+  log "installing the real clients in $venv: ${clients[*]}"
+  [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "${clients[@]}"
 fi
 
 export COMPOSED_TEST_VENV="$venv"
-export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
+export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
 log "cargo nextest run (SQLite and PostgreSQL)"
 cargo nextest run --no-fail-fast "$@"

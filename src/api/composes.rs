@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::error::{ApiError, ErrorBody};
 use super::{cors_ok, db, request_base_url};
 use crate::app::AppState;
-use crate::auth::Identity;
+use crate::auth::{Identity, policy};
 use crate::config::ComposeSettings;
 use crate::db::composes::{self as q, ListFilter, OrderKey};
 use crate::db::models::{Compose, NewCompose};
@@ -376,9 +376,17 @@ pub async fn create_compose(
     identity: Identity,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    identity.require_scope(&state.settings, "new-compose")?;
+    policy::require_allowed_client(&identity, &state.settings.auth)?;
     let bytes = read_body(&req, payload, state.settings.server.max_body_bytes).await?;
     let body = parse_json(&bytes)?;
     let request = domain::parse_compose_request(&body, &state.settings.composes)?;
+    policy::check_compose(
+        &identity,
+        &state.settings.auth,
+        &state.settings.composes,
+        &policy::attrs_of_request(&request),
+    )?;
     let now = crate::db::now();
     let row = new_compose_row(&request, identity.owner(), now, &state.settings.composes);
     let settings = state.settings.clone();
@@ -423,6 +431,8 @@ pub async fn renew_compose(
     identity: Identity,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    identity.require_scope(&state.settings, "renew-compose")?;
+    policy::require_allowed_client(&identity, &state.settings.auth)?;
     let bytes = read_body(&req, payload, state.settings.server.max_body_bytes).await?;
     let body: Map<String, Value> = if bytes.iter().all(u8::is_ascii_whitespace) {
         Map::new()
@@ -481,6 +491,12 @@ pub async fn renew_compose(
     let ttl =
         domain::effective_seconds_to_live(requested_seconds_to_live(&body)?, default_ttl, max_ttl)?;
 
+    policy::check_compose(
+        &identity,
+        &state.settings.auth,
+        &state.settings.composes,
+        &policy::attrs_of_compose(&old),
+    )?;
     let copy = old.state != State::Done.code()
         || label != old.label
         || sigkeys != old.sigkeys
@@ -581,6 +597,7 @@ pub async fn delete_compose(
     identity: Identity,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    identity.require_scope(&state.settings, "delete-compose")?;
     let not_found = || ApiError::not_found("No such compose found.");
     let id = compose_id(&path).ok_or_else(not_found)?;
     let is_admin = identity.is_admin(&state.settings.auth);

@@ -101,3 +101,9 @@ impl From<actix_web::error::BlockingError> for ApiError {
         Self::internal(format!("Background task failed: {e}"))
     }
 }
+
+impl ApiError {
+    pub fn unauthorized(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, m)
+    }
+}

@@ -4,6 +4,7 @@
 pub mod composes;
 pub mod models;
 pub mod schema;
+pub mod users;
 
 use std::time::Duration;
 

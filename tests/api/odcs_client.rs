@@ -1,34 +1,13 @@
 //! The real `odcs` client library and CLI (PyPI odcs==0.9.2) against composed with no auth.
 //! `.ci/run` makes the venv; `COMPOSED_TEST_VENV` points at it (default `.venv`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::support::{Db, TestApp, spawn_app};
+use crate::support::{Db, TestApp, spawn_app, venv_bin};
 use composed::domain::State;
-
-/// The venv's bin directory, or `None` (loudly) outside CI when it is missing.
-pub fn venv_bin() -> Option<PathBuf> {
-    let venv = std::env::var("COMPOSED_TEST_VENV")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/.venv").into());
-    let bin = PathBuf::from(venv).join("bin");
-    if bin.join("odcs").exists() {
-        return Some(bin);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "odcs client venv missing at {}: .ci/run must install it",
-            bin.display()
-        );
-    }
-    eprintln!(
-        "\n!!! SKIPPING real odcs client test: no venv with odcs at {} (run .ci/run once) !!!\n",
-        bin.display()
-    );
-    None
-}
 
 fn server_url(app: &TestApp) -> String {
     // The CLI only uses anonymous auth when the URL contains "localhost".

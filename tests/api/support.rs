@@ -308,3 +308,24 @@ impl TestApp {
 pub fn ts(v: &Value) -> chrono::NaiveDateTime {
     chrono::NaiveDateTime::parse_from_str(v.as_str().unwrap(), "%Y-%m-%dT%H:%M:%SZ").unwrap()
 }
+
+/// The venv's bin directory, or `None` (loudly) outside CI when it is missing.
+pub fn venv_bin() -> Option<std::path::PathBuf> {
+    let venv = std::env::var("COMPOSED_TEST_VENV")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/.venv").into());
+    let bin = std::path::PathBuf::from(venv).join("bin");
+    if bin.join("odcs").exists() {
+        return Some(bin);
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!(
+            "odcs client venv missing at {}: .ci/run must install it",
+            bin.display()
+        );
+    }
+    eprintln!(
+        "\n!!! SKIPPING real odcs client test: no venv with odcs at {} (run .ci/run once) !!!\n",
+        bin.display()
+    );
+    None
+}

@@ -4,6 +4,7 @@ usage: odcs_lib.py URL COMMAND [ARGS...]; prints the call's result as JSON, or
 {"http_error": <status>, "body": <text>} when the client raises for an HTTP error.
 """
 import json
+import os
 import sys
 
 import requests
@@ -18,7 +19,11 @@ from odcs.client.odcs import (
 
 def main():
     url, cmd, args = sys.argv[1], sys.argv[2], sys.argv[3:]
-    client = ODCS(url, auth_mech=AuthMech.Anonymous)
+    token = os.environ.get("ODCS_TOKEN")
+    if token:
+        client = ODCS(url, auth_mech=AuthMech.OpenIDC, openidc_token=token)
+    else:
+        client = ODCS(url, auth_mech=AuthMech.Anonymous)
     try:
         if cmd == "request-tag":
             result = client.request_compose(

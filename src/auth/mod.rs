@@ -1,0 +1,228 @@
+//! Who is calling, and what they may do.
+//!
+//! Backends (`auth.backend`): `noauth` (the embedded default: every caller is an admin and
+//! composes are owned by `unknown`, as ODCS does), `oidc` (Bearer tokens: JWTs validated
+//! locally against a JWKS, opaque tokens by RFC 7662 introspection) and `proxy` (identity
+//! headers set by a trusted front proxy). [`Identity`] is an extractor: handlers that need a
+//! login take it as an argument; GET endpoints never do. The rules of ODCS §5.4 are in
+//! [`policy`].
+
+pub mod oidc;
+pub mod policy;
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use futures_util::future::LocalBoxFuture;
+
+use crate::api::error::ApiError;
+use crate::app::AppState;
+use crate::config::{AuthSettings, Settings};
+
+/// The authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// `None` under `noauth`: there is no user object.
+    pub username: Option<String>,
+    pub groups: Vec<String>,
+    /// Granted scopes (OIDC); `None` when the backend has no scopes.
+    pub scopes: Option<Vec<String>>,
+}
+
+impl Identity {
+    pub fn anonymous() -> Self {
+        Identity {
+            username: None,
+            groups: vec![],
+            scopes: None,
+        }
+    }
+
+    /// The owner recorded on composes this caller creates.
+    pub fn owner(&self) -> String {
+        self.username.clone().unwrap_or_else(|| "unknown".into())
+    }
+
+    /// The name recorded when this caller removes or cancels a compose.
+    pub fn actor(&self) -> String {
+        self.username.clone().unwrap_or_else(|| "anonymous".into())
+    }
+
+    /// Role `admins`: user or any group listed; everybody under `noauth`.
+    pub fn is_admin(&self, auth: &AuthSettings) -> bool {
+        match &self.username {
+            None => true,
+            Some(u) => {
+                auth.admins.users.contains(u)
+                    || self.groups.iter().any(|g| auth.admins.groups.contains(g))
+            }
+        }
+    }
+
+    /// The endpoint scope (`new-compose`, `renew-compose`, `delete-compose`) for OIDC callers.
+    pub fn require_scope(&self, settings: &Settings, short: &str) -> Result<(), ApiError> {
+        let Some(scopes) = &self.scopes else {
+            return Ok(());
+        };
+        if !settings.auth.oidc.require_endpoint_scopes {
+            return Ok(());
+        }
+        let full = format!("{}{short}", settings.auth.oidc.scope_namespace);
+        if scopes.contains(&full) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "Request does not have required scope {short} (expected \"{full}\" in the token's scopes)"
+            )))
+        }
+    }
+}
+
+/// The configured backend, with its state (JWKS cache, HTTP client).
+pub enum Authenticator {
+    NoAuth,
+    Oidc(Box<oidc::OidcVerifier>),
+    Proxy(ProxyAuth),
+}
+
+pub struct ProxyAuth {
+    user_header: String,
+    groups_header: String,
+    separator: String,
+    trusted: Vec<ipnet::IpNet>,
+}
+
+impl Authenticator {
+    pub fn from_settings(settings: &AuthSettings) -> anyhow::Result<Self> {
+        Ok(match settings.backend.as_str() {
+            "oidc" => Authenticator::Oidc(Box::new(oidc::OidcVerifier::new(&settings.oidc)?)),
+            "proxy" => Authenticator::Proxy(ProxyAuth {
+                user_header: settings.proxy.user_header.clone(),
+                groups_header: settings.proxy.groups_header.clone(),
+                separator: settings.proxy.groups_separator.clone(),
+                trusted: settings
+                    .proxy
+                    .trusted_proxies
+                    .iter()
+                    .map(|c| {
+                        c.parse::<ipnet::IpNet>()
+                            .or_else(|_| c.parse::<IpAddr>().map(ipnet::IpNet::from))
+                    })
+                    .collect::<Result<_, _>>()?,
+            }),
+            _ => Authenticator::NoAuth,
+        })
+    }
+
+    async fn authenticate(&self, req: &HttpRequest) -> Result<Identity, ApiError> {
+        match self {
+            Authenticator::NoAuth => Ok(Identity::anonymous()),
+            Authenticator::Oidc(v) => {
+                let header = req
+                    .headers()
+                    .get(actix_web::http::header::AUTHORIZATION)
+                    .and_then(|h| h.to_str().ok());
+                let token = match header.and_then(|h| {
+                    h.strip_prefix("Bearer ")
+                        .or_else(|| h.strip_prefix("bearer "))
+                }) {
+                    Some(t) if !t.trim().is_empty() => t.trim(),
+                    _ => {
+                        return Err(ApiError::unauthorized(
+                            "Missing token passed to ODCS: send \"Authorization: Bearer <token>\".",
+                        ));
+                    }
+                };
+                v.verify(token).await
+            }
+            Authenticator::Proxy(p) => p.identity(req),
+        }
+    }
+}
+
+impl ProxyAuth {
+    fn identity(&self, req: &HttpRequest) -> Result<Identity, ApiError> {
+        let peer = req.peer_addr().map(|a| a.ip());
+        match peer {
+            Some(ip) if self.trusted.iter().any(|n| n.contains(&ip)) => {}
+            other => {
+                return Err(ApiError::unauthorized(format!(
+                    "Identity headers are only accepted from trusted proxies; {} is not one.",
+                    other
+                        .map(|i| i.to_string())
+                        .unwrap_or_else(|| "the peer".into())
+                )));
+            }
+        }
+        let header = |name: &str| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        let user = header(&self.user_header).ok_or_else(|| {
+            ApiError::unauthorized(format!(
+                "REMOTE_USER is not present in request (header {}).",
+                self.user_header
+            ))
+        })?;
+        let groups = header(&self.groups_header)
+            .map(|g| {
+                g.split(self.separator.as_str())
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Identity {
+            username: Some(user),
+            groups,
+            scopes: None,
+        })
+    }
+}
+
+/// Users seen by this process (the `users` table is written once per user).
+static KNOWN_USERS: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+
+async fn record_user(state: &web::Data<AppState>, username: &str) -> Result<(), ApiError> {
+    {
+        let known = KNOWN_USERS.lock().expect("users lock");
+        if known.as_ref().is_some_and(|k| k.contains(username)) {
+            return Ok(());
+        }
+    }
+    let name = username.to_string();
+    crate::api::db(state, move |c| Ok(crate::db::users::ensure(c, &name)?)).await?;
+    KNOWN_USERS
+        .lock()
+        .expect("users lock")
+        .get_or_insert_with(HashSet::new)
+        .insert(username.to_string());
+    Ok(())
+}
+
+impl FromRequest for Identity {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .cloned()
+                .ok_or_else(|| ApiError::internal("application state missing"))?;
+            let identity = state.auth.authenticate(&req).await?;
+            if let Some(u) = &identity.username {
+                record_user(&state, u).await?;
+            }
+            Ok(identity)
+        })
+    }
+}

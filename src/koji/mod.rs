@@ -1,0 +1,635 @@
+//! Koji hub client: async XML-RPC with keyword arguments, multicall batching, typed faults,
+//! timeouts, and bounded retries with backoff on transport errors only. Anonymous reads.
+//! Path helpers for the topdir/topurl layout live in [`paths`].
+
+pub mod paths;
+pub mod xmlrpc;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub use xmlrpc::{Fault, Value};
+
+/// Why a hub call failed. Every variant names the hub and the method.
+#[derive(Debug, thiserror::Error)]
+pub enum KojiError {
+    #[error("Koji hub {hub}: {method} failed: fault {code}: {message}")]
+    Fault {
+        hub: String,
+        method: String,
+        code: i64,
+        message: String,
+    },
+    #[error("Koji hub {hub} is unreachable ({method}): {detail}")]
+    Unreachable {
+        hub: String,
+        method: String,
+        detail: String,
+    },
+    #[error("Koji hub {hub} timed out after {secs} s ({method})")]
+    Timeout {
+        hub: String,
+        method: String,
+        secs: u64,
+    },
+    #[error("Koji hub {hub} answered HTTP {status} to {method}")]
+    Http {
+        hub: String,
+        method: String,
+        status: u16,
+    },
+    #[error("Koji hub {hub} answered {method} with malformed XML-RPC: {detail}")]
+    Malformed {
+        hub: String,
+        method: String,
+        detail: String,
+    },
+    #[error("Koji hub {hub}: unexpected answer to {method}: {detail}")]
+    Unexpected {
+        hub: String,
+        method: String,
+        detail: String,
+    },
+}
+
+impl KojiError {
+    /// Transport problems are worth retrying; faults and protocol errors are not.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            KojiError::Unreachable { .. } | KojiError::Timeout { .. }
+        ) || matches!(self, KojiError::Http { status, .. } if *status >= 500)
+    }
+    /// The Koji fault code, if the hub answered with a fault.
+    pub fn fault_code(&self) -> Option<i64> {
+        match self {
+            KojiError::Fault { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+/// One call of a multicall.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: String,
+    pub params: Vec<Value>,
+}
+
+impl Call {
+    pub fn new(method: &str, args: Vec<Value>, kwargs: Vec<(&str, Value)>) -> Self {
+        Self {
+            method: method.into(),
+            params: xmlrpc::with_kwargs(args, kwargs),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct KojiClient {
+    hub: String,
+    http: reqwest::Client,
+    timeout: Duration,
+    retries: u32,
+    backoff: Duration,
+}
+
+impl KojiClient {
+    pub fn new(
+        hub: &str,
+        timeout: Duration,
+        retries: u32,
+        backoff: Duration,
+    ) -> Result<Self, reqwest::Error> {
+        Ok(Self {
+            hub: hub.to_string(),
+            http: reqwest::Client::builder().timeout(timeout).build()?,
+            timeout,
+            retries,
+            backoff,
+        })
+    }
+
+    pub fn hub(&self) -> &str {
+        &self.hub
+    }
+
+    async fn post_once(&self, method: &str, body: &str) -> Result<Value, KojiError> {
+        let (hub, m) = (self.hub.clone(), method.to_string());
+        let resp = self
+            .http
+            .post(&self.hub)
+            .header("Content-Type", "text/xml")
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|e| {
+                if e.is_timeout() {
+                    KojiError::Timeout {
+                        hub: hub.clone(),
+                        method: m.clone(),
+                        secs: self.timeout.as_secs(),
+                    }
+                } else {
+                    KojiError::Unreachable {
+                        hub: hub.clone(),
+                        method: m.clone(),
+                        detail: error_chain(&e),
+                    }
+                }
+            })?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(KojiError::Http {
+                hub,
+                method: m,
+                status: status.as_u16(),
+            });
+        }
+        let bytes = resp.bytes().await.map_err(|e| {
+            if e.is_timeout() {
+                KojiError::Timeout {
+                    hub: hub.clone(),
+                    method: m.clone(),
+                    secs: self.timeout.as_secs(),
+                }
+            } else {
+                KojiError::Unreachable {
+                    hub: hub.clone(),
+                    method: m.clone(),
+                    detail: error_chain(&e),
+                }
+            }
+        })?;
+        match xmlrpc::decode_response(&bytes) {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(f)) => Err(KojiError::Fault {
+                hub,
+                method: m,
+                code: f.code,
+                message: f.message,
+            }),
+            Err(e) => Err(KojiError::Malformed {
+                hub,
+                method: m,
+                detail: e.0,
+            }),
+        }
+    }
+
+    /// Calls `method(args..., **kwargs)`, retrying transport errors with exponential backoff.
+    pub async fn call(
+        &self,
+        method: &str,
+        args: Vec<Value>,
+        kwargs: Vec<(&str, Value)>,
+    ) -> Result<Value, KojiError> {
+        let body = xmlrpc::encode_call(method, &xmlrpc::with_kwargs(args, kwargs));
+        let mut attempt = 0;
+        loop {
+            match self.post_once(method, &body).await {
+                Err(e) if e.is_transient() && attempt < self.retries => {
+                    let wait = self.backoff * 2u32.saturating_pow(attempt);
+                    tracing::warn!(hub = %self.hub, method, attempt, error = %e, "Koji call failed; retrying in {wait:?}");
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// `system.multicall`: one result per call, each a value or that call's own error.
+    pub async fn multicall(
+        &self,
+        calls: Vec<Call>,
+    ) -> Result<Vec<Result<Value, KojiError>>, KojiError> {
+        let methods: Vec<String> = calls.iter().map(|c| c.method.clone()).collect();
+        let arg = Value::Array(
+            calls
+                .into_iter()
+                .map(|c| {
+                    Value::structure([
+                        ("methodName", Value::String(c.method)),
+                        ("params", Value::Array(c.params)),
+                    ])
+                })
+                .collect(),
+        );
+        let answer = self.call("system.multicall", vec![arg], vec![]).await?;
+        let items = answer
+            .as_array()
+            .ok_or_else(|| self.unexpected("system.multicall", "not an array"))?;
+        if items.len() != methods.len() {
+            return Err(self.unexpected(
+                "system.multicall",
+                &format!("{} results for {} calls", items.len(), methods.len()),
+            ));
+        }
+        Ok(items
+            .iter()
+            .zip(methods)
+            .map(|(item, method)| match item {
+                Value::Array(one) if one.len() == 1 => Ok(one[0].clone()),
+                Value::Struct(f) if f.contains_key("faultCode") => Err(KojiError::Fault {
+                    hub: self.hub.clone(),
+                    code: item.get("faultCode").as_i64().unwrap_or(0),
+                    message: item
+                        .get("faultString")
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    method,
+                }),
+                _ => Err(KojiError::Unexpected {
+                    hub: self.hub.clone(),
+                    method,
+                    detail: "malformed multicall item".into(),
+                }),
+            })
+            .collect())
+    }
+
+    fn unexpected(&self, method: &str, detail: &str) -> KojiError {
+        KojiError::Unexpected {
+            hub: self.hub.clone(),
+            method: method.into(),
+            detail: detail.into(),
+        }
+    }
+
+    pub async fn get_api_version(&self) -> Result<i64, KojiError> {
+        let v = self.call("getAPIVersion", vec![], vec![]).await?;
+        v.as_i64()
+            .ok_or_else(|| self.unexpected("getAPIVersion", "not an integer"))
+    }
+
+    /// `getLastEvent()` → (id, ts).
+    pub async fn get_last_event(&self) -> Result<Event, KojiError> {
+        let v = self.call("getLastEvent", vec![], vec![]).await?;
+        Event::from_value(&v).ok_or_else(|| self.unexpected("getLastEvent", "no id/ts"))
+    }
+
+    pub async fn get_event(&self, id: i64) -> Result<Event, KojiError> {
+        let v = self.call("getEvent", vec![Value::Int(id)], vec![]).await?;
+        Event::from_value(&v).ok_or_else(|| self.unexpected("getEvent", "no id/ts"))
+    }
+
+    /// `getTag(name, event=…)`; `None` when the tag does not exist (at that event).
+    pub async fn get_tag(&self, tag: &str, event: Option<i64>) -> Result<Option<Tag>, KojiError> {
+        let kwargs = event
+            .map(|e| vec![("event", Value::Int(e))])
+            .unwrap_or_default();
+        let v = self.call("getTag", vec![tag.into()], kwargs).await?;
+        if v.is_nil() {
+            return Ok(None);
+        }
+        Tag::from_value(&v)
+            .map(Some)
+            .ok_or_else(|| self.unexpected("getTag", "no id/name"))
+    }
+
+    /// `getFullInheritance(tag, event=…)`: the ancestors in inheritance order.
+    pub async fn get_full_inheritance(
+        &self,
+        tag: &str,
+        event: Option<i64>,
+    ) -> Result<Vec<InheritanceLink>, KojiError> {
+        let kwargs = event
+            .map(|e| vec![("event", Value::Int(e))])
+            .unwrap_or_default();
+        let v = self
+            .call("getFullInheritance", vec![tag.into()], kwargs)
+            .await?;
+        let items = v
+            .as_array()
+            .ok_or_else(|| self.unexpected("getFullInheritance", "not an array"))?;
+        Ok(items
+            .iter()
+            .filter_map(InheritanceLink::from_value)
+            .collect())
+    }
+
+    /// `listTagged(tag, event, inherit, latest)`.
+    pub async fn list_tagged(&self, tag: &str, q: &TagQuery) -> Result<Vec<Build>, KojiError> {
+        let v = self
+            .call("listTagged", vec![tag.into()], q.kwargs(false))
+            .await?;
+        let items = v
+            .as_array()
+            .ok_or_else(|| self.unexpected("listTagged", "not an array"))?;
+        Ok(items.iter().filter_map(Build::from_value).collect())
+    }
+
+    /// `listTaggedRPMS(tag, event, inherit, latest, arch, rpmsigs)` → (rpms, builds).
+    pub async fn list_tagged_rpms(
+        &self,
+        tag: &str,
+        q: &TagQuery,
+    ) -> Result<(Vec<Rpm>, Vec<Build>), KojiError> {
+        let v = self
+            .call("listTaggedRPMS", vec![tag.into()], q.kwargs(true))
+            .await?;
+        let pair = v
+            .as_array()
+            .filter(|a| a.len() == 2)
+            .ok_or_else(|| self.unexpected("listTaggedRPMS", "not [rpms, builds]"))?;
+        let rpms = pair[0]
+            .as_array()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(Rpm::from_value)
+            .collect();
+        let builds = pair[1]
+            .as_array()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(Build::from_value)
+            .collect();
+        Ok((rpms, builds))
+    }
+
+    /// `getBuild(nvr or id)`; `None` for an unknown build.
+    pub async fn get_build(&self, build: Value) -> Result<Option<Build>, KojiError> {
+        let v = self.call("getBuild", vec![build], vec![]).await?;
+        if v.is_nil() {
+            return Ok(None);
+        }
+        Build::from_value(&v)
+            .map(Some)
+            .ok_or_else(|| self.unexpected("getBuild", "no id/nvr"))
+    }
+
+    /// `listRPMs(buildID=…, arches=…)`.
+    pub async fn list_rpms(
+        &self,
+        build_id: i64,
+        arches: Option<Vec<String>>,
+    ) -> Result<Vec<Rpm>, KojiError> {
+        let mut kwargs = vec![("buildID", Value::Int(build_id))];
+        if let Some(a) = arches {
+            kwargs.push(("arches", a.into()));
+        }
+        let v = self.call("listRPMs", vec![], kwargs).await?;
+        let items = v
+            .as_array()
+            .ok_or_else(|| self.unexpected("listRPMs", "not an array"))?;
+        Ok(items.iter().filter_map(Rpm::from_value).collect())
+    }
+
+    /// `queryRPMSigs(rpm_id=…)` → sigkeys recorded for the RPM (`""` = unsigned).
+    pub async fn query_rpm_sigs(&self, rpm_id: i64) -> Result<Vec<String>, KojiError> {
+        let v = self
+            .call("queryRPMSigs", vec![], vec![("rpm_id", Value::Int(rpm_id))])
+            .await?;
+        let items = v
+            .as_array()
+            .ok_or_else(|| self.unexpected("queryRPMSigs", "not an array"))?;
+        Ok(items
+            .iter()
+            .filter_map(|i| i.get("sigkey").as_str().map(str::to_string))
+            .collect())
+    }
+
+    /// `tagChangedSinceEvent(event, [tag ids])`; never sends an empty list (Koji answers an SQL
+    /// error for that).
+    pub async fn tag_changed_since_event(
+        &self,
+        event: i64,
+        tag_ids: &[i64],
+    ) -> Result<bool, KojiError> {
+        if tag_ids.is_empty() {
+            return Ok(false);
+        }
+        let ids = Value::Array(tag_ids.iter().map(|i| Value::Int(*i)).collect());
+        let v = self
+            .call("tagChangedSinceEvent", vec![Value::Int(event), ids], vec![])
+            .await?;
+        v.as_bool()
+            .ok_or_else(|| self.unexpected("tagChangedSinceEvent", "not a boolean"))
+    }
+
+    /// Whether `tag` or any tag it inherits from changed after `event`.
+    pub async fn tag_or_parents_changed_since(
+        &self,
+        tag: &str,
+        event: i64,
+    ) -> Result<bool, KojiError> {
+        let Some(t) = self.get_tag(tag, None).await? else {
+            return Ok(true);
+        };
+        let mut ids = vec![t.id];
+        ids.extend(
+            self.get_full_inheritance(tag, None)
+                .await?
+                .iter()
+                .map(|l| l.parent_id),
+        );
+        self.tag_changed_since_event(event, &ids).await
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
+
+/// Options of `listTagged`/`listTaggedRPMS`.
+#[derive(Debug, Clone, Default)]
+pub struct TagQuery {
+    pub event: Option<i64>,
+    pub inherit: bool,
+    pub latest: bool,
+    pub package: Option<String>,
+    pub arches: Option<Vec<String>>,
+    pub rpmsigs: bool,
+}
+
+impl TagQuery {
+    fn kwargs(&self, rpms: bool) -> Vec<(&'static str, Value)> {
+        let mut k = vec![];
+        if let Some(e) = self.event {
+            k.push(("event", Value::Int(e)));
+        }
+        if self.inherit {
+            k.push(("inherit", Value::Bool(true)));
+        }
+        if self.latest {
+            k.push(("latest", Value::Bool(true)));
+        }
+        if let Some(p) = &self.package {
+            k.push(("package", Value::String(p.clone())));
+        }
+        if rpms {
+            if let Some(a) = &self.arches {
+                k.push(("arch", a.clone().into()));
+            }
+            if self.rpmsigs {
+                k.push(("rpmsigs", Value::Bool(true)));
+            }
+        }
+        k
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub id: i64,
+    pub ts: f64,
+}
+
+impl Event {
+    fn from_value(v: &Value) -> Option<Self> {
+        let ts = match v.get("ts") {
+            Value::Double(d) => *d,
+            Value::Int(i) => *i as f64,
+            _ => return None,
+        };
+        Some(Event {
+            id: v.get("id").as_i64()?,
+            ts,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tag {
+    pub id: i64,
+    pub name: String,
+    pub arches: Vec<String>,
+}
+
+impl Tag {
+    fn from_value(v: &Value) -> Option<Self> {
+        Some(Tag {
+            id: v.get("id").as_i64()?,
+            name: v.get("name").as_str()?.to_string(),
+            arches: v
+                .get("arches")
+                .as_str()
+                .map(|a| a.split_whitespace().map(str::to_string).collect())
+                .unwrap_or_default(),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct InheritanceLink {
+    pub parent_id: i64,
+    pub name: String,
+    pub priority: i64,
+    pub currdepth: i64,
+}
+
+impl InheritanceLink {
+    fn from_value(v: &Value) -> Option<Self> {
+        Some(Self {
+            parent_id: v.get("parent_id").as_i64()?,
+            name: v.get("name").as_str()?.to_string(),
+            priority: v.get("priority").as_i64().unwrap_or(0),
+            currdepth: v.get("currdepth").as_i64().unwrap_or(1),
+        })
+    }
+}
+
+/// A build as listTagged/listTaggedRPMS/getBuild describe it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Build {
+    pub id: i64,
+    pub name: String,
+    pub version: String,
+    pub release: String,
+    pub epoch: Option<i64>,
+    pub nvr: String,
+    pub volume_name: String,
+    pub tag_name: Option<String>,
+    pub create_event: Option<i64>,
+    pub extra: Value,
+}
+
+impl Build {
+    fn from_value(v: &Value) -> Option<Self> {
+        let name = v
+            .get("name")
+            .as_str()
+            .or_else(|| v.get("package_name").as_str())?
+            .to_string();
+        let version = v.get("version").as_str()?.to_string();
+        let release = v.get("release").as_str()?.to_string();
+        Some(Build {
+            id: v
+                .get("build_id")
+                .as_i64()
+                .or_else(|| v.get("id").as_i64())?,
+            nvr: v
+                .get("nvr")
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("{name}-{version}-{release}")),
+            name,
+            version,
+            release,
+            epoch: v.get("epoch").as_i64(),
+            volume_name: v
+                .get("volume_name")
+                .as_str()
+                .unwrap_or("DEFAULT")
+                .to_string(),
+            tag_name: v.get("tag_name").as_str().map(str::to_string),
+            create_event: v.get("create_event").as_i64(),
+            extra: v.get("extra").clone(),
+        })
+    }
+}
+
+/// An RPM row (listTaggedRPMS, listRPMs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rpm {
+    pub id: i64,
+    pub build_id: i64,
+    pub name: String,
+    pub version: String,
+    pub release: String,
+    pub epoch: Option<i64>,
+    pub arch: String,
+    pub size: i64,
+    pub payloadhash: String,
+    pub sigkey: Option<String>,
+}
+
+impl Rpm {
+    fn from_value(v: &Value) -> Option<Self> {
+        Some(Rpm {
+            id: v.get("id").as_i64()?,
+            build_id: v.get("build_id").as_i64()?,
+            name: v.get("name").as_str()?.to_string(),
+            version: v.get("version").as_str()?.to_string(),
+            release: v.get("release").as_str()?.to_string(),
+            epoch: v.get("epoch").as_i64(),
+            arch: v.get("arch").as_str()?.to_string(),
+            size: v.get("size").as_i64().unwrap_or(0),
+            payloadhash: v
+                .get("payloadhash")
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            sigkey: v.get("sigkey").as_str().map(str::to_string),
+        })
+    }
+
+    pub fn nvra(&self) -> String {
+        format!(
+            "{}-{}-{}.{}",
+            self.name, self.version, self.release, self.arch
+        )
+    }
+}
+
+/// Keyword arguments from a struct (test hub side).
+pub type Kwargs = BTreeMap<String, Value>;
