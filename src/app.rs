@@ -133,6 +133,10 @@ impl Application {
         self.background.push(tokio::spawn(async move {
             crate::cleanup::run_forever(pool, settings).await;
         }));
+        let (pool, settings) = (self.pool.clone(), self.settings.clone());
+        self.background.push(tokio::spawn(async move {
+            crate::worker::run_forever(pool, settings).await;
+        }));
     }
 
     /// Runs until the server stops (or forever for a worker-only process).
@@ -146,6 +150,15 @@ impl Application {
             }
         }
         Ok(())
+    }
+
+    /// Spawns the server on the current runtime (tests); background work too when asked.
+    pub fn spawn_with_background(mut self) -> (u16, DbPool) {
+        self.start_background();
+        std::mem::take(&mut self.background)
+            .into_iter()
+            .for_each(drop);
+        self.spawn()
     }
 
     /// Spawns the server on the current runtime (tests).

@@ -16,6 +16,52 @@ pub struct Settings {
     pub composes: ComposeSettings,
     pub auth: AuthSettings,
     pub worker: WorkerSettings,
+    pub koji: KojiSettings,
+    pub engine: EngineSettings,
+}
+
+/// The Koji hub composes read, and its shared topdir mount.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct KojiSettings {
+    pub hub_url: String,
+    pub topdir: PathBuf,
+    pub topurl: String,
+    pub profile: String,
+    pub timeout_secs: u64,
+    pub retries: u32,
+}
+
+impl Default for KojiSettings {
+    fn default() -> Self {
+        Self {
+            hub_url: String::new(),
+            topdir: PathBuf::from("/mnt/koji"),
+            topurl: String::new(),
+            profile: "koji".into(),
+            timeout_secs: 120,
+            retries: 3,
+        }
+    }
+}
+
+/// The native compose engine.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineSettings {
+    pub repodata_compression: String,
+    pub poll_interval_ms: u64,
+    pub lease_secs: i64,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            repodata_compression: "gzip".into(),
+            poll_interval_ms: 500,
+            lease_secs: 300,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -459,6 +505,41 @@ pub const DOCS: &[(&str, &str)] = &[
     ),
     ("worker", "Background work of `serve` and `worker`."),
     (
+        "koji",
+        "The Koji hub tag and build composes read (anonymously), and its topdir.",
+    ),
+    (
+        "koji.hub_url",
+        "XML-RPC URL of the hub, e.g. https://koji.fedoraproject.org/kojihub; empty = no Koji.",
+    ),
+    (
+        "koji.topdir",
+        "Local mount of the hub's topdir; RPMs are hardlinked from here.",
+    ),
+    ("koji.topurl", "HTTP URL of the topdir (informative)."),
+    (
+        "koji.profile",
+        "Koji profile name written into generated Pungi configs.",
+    ),
+    ("koji.timeout_secs", "Timeout of one hub call."),
+    (
+        "koji.retries",
+        "Retries of a hub call on transport errors (with exponential backoff).",
+    ),
+    ("engine", "The native compose engine."),
+    (
+        "engine.repodata_compression",
+        "`gzip` (what every dnf reads) or `zstd` (Fedora >= 39 default).",
+    ),
+    (
+        "engine.poll_interval_ms",
+        "How often an idle worker looks for queued composes.",
+    ),
+    (
+        "engine.lease_secs",
+        "A claimed compose job not finished within this time is taken over by another worker.",
+    ),
+    (
         "worker.cleanup_interval_secs",
         "How often expired composes are removed and stuck ones failed.",
     ),
@@ -602,6 +683,12 @@ impl Settings {
             return Err(ConfigError::Invalid(
                 "server.max_per_page must be at least 1".into(),
             ));
+        }
+        if !["gzip", "zstd"].contains(&self.engine.repodata_compression.as_str()) {
+            return Err(ConfigError::Invalid(format!(
+                "engine.repodata_compression: {:?} is neither \"gzip\" nor \"zstd\"",
+                self.engine.repodata_compression
+            )));
         }
         if !["text", "json"].contains(&self.server.log_format.as_str()) {
             return Err(ConfigError::Invalid(format!(

@@ -8,5 +8,7 @@ pub mod cleanup;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod engine;
 pub mod koji;
 pub mod views;
+pub mod worker;

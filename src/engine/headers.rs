@@ -1,0 +1,69 @@
+//! RPM header reading with a process-wide cache keyed by (path, size, mtime): a warm compose
+//! reads no header twice. Entries are the repodata `Package` built from the header, with the
+//! whole-file sha256 (createrepo_c's `pkgid`).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::time::UNIX_EPOCH;
+
+use rpmrepo_metadata::{Package, PackageOptions, PackageSource};
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    path: PathBuf,
+    size: u64,
+    mtime: u64,
+}
+
+fn cache() -> &'static Mutex<HashMap<Key, Package>> {
+    static CACHE: OnceLock<Mutex<HashMap<Key, Package>>> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// Number of cached headers (for tests and metrics).
+pub fn cached() -> usize {
+    cache().lock().map(|c| c.len()).unwrap_or(0)
+}
+
+/// Reads (or recalls) the header of the RPM at `path`.
+pub fn read(path: &Path) -> Result<Package, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let key = Key {
+        path: path.to_path_buf(),
+        size: meta.len(),
+        mtime,
+    };
+    if let Some(p) = cache().lock().expect("header cache").get(&key) {
+        return Ok(p.clone());
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let checksum =
+        rpmrepo_metadata::utils::checksum_bytes(&bytes, rpmrepo_metadata::ChecksumType::Sha256)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    let header = rpm::PackageMetadata::parse(&mut std::io::BufReader::new(&bytes[..]))
+        .map_err(|e| format!("{}: not a readable RPM: {e}", path.display()))?;
+    let source = PackageSource {
+        checksum: Some(checksum),
+        size_package: Some(meta.len()),
+        time_file: mtime,
+        location_href: path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        location_base: None,
+    };
+    let pkg = Package::from_package_metadata(&header, source, PackageOptions::default())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    cache()
+        .lock()
+        .expect("header cache")
+        .insert(key, pkg.clone());
+    Ok(pkg)
+}
