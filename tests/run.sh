@@ -9,14 +9,16 @@ root=$(pwd)
 log() { printf '\n== %s\n' "$*"; }
 
 need_pkgs=()
-for p in libpq-dev libkrb5-dev libssl-dev pkg-config python3-venv wrk; do
+for p in libpq-dev libkrb5-dev libssl-dev pkg-config python3-venv wrk rpm createrepo-c dnf dnf-plugins-core python3-solv; do
   dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "apt-get install ${need_pkgs[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+  # One retry: a first apt-get install has been seen to fail on a vanished temporary file.
+  apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null \
+    || apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
 fi
 
 # PostgreSQL on 127.0.0.1:5432 (trust auth, database `test`).
@@ -29,8 +31,8 @@ pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not reachable on 127.0.
 
 # The real clients, in a venv (PyPI).
 venv="${COMPOSED_TEST_VENV:-$root/.venv}"
-clients=('odcs[client]==0.9.2' 'koji==1.36.1')
-if ! "$venv/bin/python" -c 'import odcs.client.odcs, koji' 2>/dev/null || [ ! -x "$venv/bin/koji" ]; then
+clients=('odcs[client]==0.9.2' 'koji==1.36.1' 'productmd')
+if ! "$venv/bin/python" -c 'import odcs.client.odcs, koji, productmd' 2>/dev/null || [ ! -x "$venv/bin/koji" ]; then
   log "installing the real clients in $venv: ${clients[*]}"
   [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check "${clients[@]}"

@@ -72,6 +72,11 @@ impl Drop for TestApp {
 
 /// Starts composed (API only; tests drive background work explicitly).
 pub async fn spawn_app(db: Db, configure: impl FnOnce(&mut Settings)) -> Option<TestApp> {
+    spawn_app_full(db, configure, false).await
+}
+
+/// Starts composed, with the worker and cleanup loops when `background`.
+pub async fn spawn_app_full(db: Db, configure: impl FnOnce(&mut Settings), background: bool) -> Option<TestApp> {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::default();
     settings.server.bind = "127.0.0.1:0".into();
@@ -79,6 +84,7 @@ pub async fn spawn_app(db: Db, configure: impl FnOnce(&mut Settings)) -> Option<
     settings.database.pool_size = 4;
     settings.composes.target_dir = dir.path().join("composes");
     settings.composes.target_dir_url = "http://localhost/odcs".into();
+    settings.engine.poll_interval_ms = 50;
     let mut pg_database = None;
     settings.database.url = match db {
         Db::Sqlite => format!("sqlite://{}", dir.path().join("composed.sqlite").display()),
@@ -91,7 +97,7 @@ pub async fn spawn_app(db: Db, configure: impl FnOnce(&mut Settings)) -> Option<
     };
     configure(&mut settings);
     let app = Application::build(settings.clone(), Roles::API).expect("build app");
-    let (port, pool) = app.spawn();
+    let (port, pool) = if background { app.spawn_with_background() } else { app.spawn() };
     Some(TestApp {
         base: format!("http://127.0.0.1:{port}"),
         client: reqwest::Client::builder()
