@@ -324,7 +324,19 @@ pub fn closure(
 
 fn req_text(r: &Requirement) -> String {
     match (r.flags(), req_evr(r)) {
-        (Some(op), Some(e)) => format!(" {} {}", op_sym(op), e.evr_short()),
+        (Some(op), Some(_)) => {
+            let mut v = String::new();
+            if let Some(ep) = r.epoch().filter(|e| !e.is_empty() && *e != "0") {
+                v.push_str(ep);
+                v.push(':');
+            }
+            v.push_str(r.version().unwrap_or_default());
+            if let Some(rel) = r.release().filter(|r| !r.is_empty()) {
+                v.push('-');
+                v.push_str(rel);
+            }
+            format!(" {} {v}", op_sym(op))
+        }
         _ => String::new(),
     }
 }

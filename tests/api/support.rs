@@ -76,7 +76,11 @@ pub async fn spawn_app(db: Db, configure: impl FnOnce(&mut Settings)) -> Option<
 }
 
 /// Starts composed, with the worker and cleanup loops when `background`.
-pub async fn spawn_app_full(db: Db, configure: impl FnOnce(&mut Settings), background: bool) -> Option<TestApp> {
+pub async fn spawn_app_full(
+    db: Db,
+    configure: impl FnOnce(&mut Settings),
+    background: bool,
+) -> Option<TestApp> {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::default();
     settings.server.bind = "127.0.0.1:0".into();
@@ -97,7 +101,11 @@ pub async fn spawn_app_full(db: Db, configure: impl FnOnce(&mut Settings), backg
     };
     configure(&mut settings);
     let app = Application::build(settings.clone(), Roles::API).expect("build app");
-    let (port, pool) = if background { app.spawn_with_background() } else { app.spawn() };
+    let (port, pool) = if background {
+        app.spawn_with_background()
+    } else {
+        app.spawn()
+    };
     Some(TestApp {
         base: format!("http://127.0.0.1:{port}"),
         client: reqwest::Client::builder()

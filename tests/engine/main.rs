@@ -39,7 +39,13 @@ fn dep(text: &str) -> Dependency {
 
 /// Writes one RPM built with the rpm crate; returns its path.
 fn write_rpm(dir: &Path, r: &Rpm, version: &str, release: &str) -> PathBuf {
-    let mut b = PackageBuilder::new(r.name, version, "MIT", r.arch, &format!("{} test package", r.name));
+    let mut b = PackageBuilder::new(
+        r.name,
+        version,
+        "MIT",
+        r.arch,
+        &format!("{} test package", r.name),
+    );
     b.release(release).description("Built by composed's tests.");
     for q in r.requires {
         b.requires(dep(q));
@@ -48,7 +54,11 @@ fn write_rpm(dir: &Path, r: &Rpm, version: &str, release: &str) -> PathBuf {
         b.provides(dep(p));
     }
     for f in r.files {
-        b.with_file_contents(format!("{} {f}\n", r.name).into_bytes(), FileOptions::new(*f)).unwrap();
+        b.with_file_contents(
+            format!("{} {f}\n", r.name).into_bytes(),
+            FileOptions::new(*f),
+        )
+        .unwrap();
     }
     let pkg = b.build().unwrap();
     std::fs::create_dir_all(dir).unwrap();
@@ -63,7 +73,12 @@ fn import(hub: &mut HubData, topdir: &Path, nvr: &str, rpms: &[Rpm]) {
     let pairs: Vec<(&str, &str)> = rpms.iter().map(|r| (r.name, r.arch)).collect();
     hub.import_build(nvr, None, &pairs);
     for r in rpms {
-        write_rpm(&topdir.join(format!("packages/{name}/{version}/{release}/{}", r.arch)), r, &version, &release);
+        write_rpm(
+            &topdir.join(format!("packages/{name}/{version}/{release}/{}", r.arch)),
+            r,
+            &version,
+            &release,
+        );
     }
 }
 
@@ -85,8 +100,20 @@ fn sign(hub: &mut HubData, topdir: &Path, nvr: &str, key: &str) {
     }
 }
 
-fn r<'a>(name: &'a str, arch: &'a str, requires: &'a [&'a str], provides: &'a [&'a str], files: &'a [&'a str]) -> Rpm<'a> {
-    Rpm { name, arch, requires, provides, files }
+fn r<'a>(
+    name: &'a str,
+    arch: &'a str,
+    requires: &'a [&'a str],
+    provides: &'a [&'a str],
+    files: &'a [&'a str],
+) -> Rpm<'a> {
+    Rpm {
+        name,
+        arch,
+        requires,
+        provides,
+        files,
+    }
 }
 
 /// The Koji data of these tests, in `topdir`.
@@ -95,27 +122,138 @@ fn koji_data(topdir: &Path) -> HubData {
     d.create_tag("f40-parent", "x86_64");
     d.create_tag("f40", "x86_64");
     d.add_inheritance("f40", "f40-parent", 0);
-    import(&mut d, topdir, "acme-tools-1.0-1.fc40", &[
-        r("acme-tools", "x86_64", &["libacme >= 1.1", "/usr/share/acme/data", "(acme-alpha or acme-beta)", "libacme.so.1()(64bit)"], &[], &["/usr/bin/acme"]),
-        r("acme-tools-debuginfo", "x86_64", &[], &[], &["/usr/lib/debug/acme.debug"]),
-        r("acme-tools", "src", &[], &[], &["/acme-tools.spec"]),
-    ]);
-    import(&mut d, topdir, "libacme-1.1-1.fc40", &[
-        r("libacme", "x86_64", &[], &["libacme.so.1()(64bit)"], &["/usr/lib64/libacme.so.1"]),
-        r("libacme-devel", "x86_64", &["libacme = 1.1-1.fc40"], &[], &["/usr/include/acme.h"]),
-        r("libacme-debuginfo", "x86_64", &[], &[], &["/usr/lib/debug/libacme.debug"]),
-        r("libacme", "src", &[], &[], &["/libacme.spec"]),
-    ]);
-    import(&mut d, topdir, "libacme-1.0-1.fc40", &[r("libacme", "x86_64", &[], &["libacme.so.1()(64bit)"], &["/usr/lib64/libacme.so.1"])]);
-    import(&mut d, topdir, "acme-data-2.0-1.fc40", &[r("acme-data", "noarch", &[], &[], &["/usr/share/acme/data"]), r("acme-data", "src", &[], &[], &["/acme-data.spec"])]);
-    import(&mut d, topdir, "acme-beta-1.0-1.fc40", &[r("acme-beta", "noarch", &[], &[], &["/usr/share/acme/beta"])]);
-    import(&mut d, topdir, "acme-broken-1.0-1.fc40", &[r("acme-broken", "noarch", &["acme-missing >= 2"], &[], &["/usr/share/acme/broken"])]);
-    import(&mut d, topdir, "acme-child-1.0-1.fc40", &[r("acme-child", "noarch", &[], &[], &["/usr/share/acme/child"])]);
+    import(
+        &mut d,
+        topdir,
+        "acme-tools-1.0-1.fc40",
+        &[
+            r(
+                "acme-tools",
+                "x86_64",
+                &[
+                    "libacme >= 1.1",
+                    "/usr/share/acme/data",
+                    "(acme-alpha or acme-beta)",
+                    "libacme.so.1()(64bit)",
+                ],
+                &[],
+                &["/usr/bin/acme"],
+            ),
+            r(
+                "acme-tools-debuginfo",
+                "x86_64",
+                &[],
+                &[],
+                &["/usr/lib/debug/acme.debug"],
+            ),
+            r("acme-tools", "src", &[], &[], &["/acme-tools.spec"]),
+        ],
+    );
+    import(
+        &mut d,
+        topdir,
+        "libacme-1.1-1.fc40",
+        &[
+            r(
+                "libacme",
+                "x86_64",
+                &[],
+                &["libacme.so.1()(64bit)"],
+                &["/usr/lib64/libacme.so.1"],
+            ),
+            r(
+                "libacme-devel",
+                "x86_64",
+                &["libacme = 1.1-1.fc40"],
+                &[],
+                &["/usr/include/acme.h"],
+            ),
+            r(
+                "libacme-debuginfo",
+                "x86_64",
+                &[],
+                &[],
+                &["/usr/lib/debug/libacme.debug"],
+            ),
+            r("libacme", "src", &[], &[], &["/libacme.spec"]),
+        ],
+    );
+    import(
+        &mut d,
+        topdir,
+        "libacme-1.0-1.fc40",
+        &[r(
+            "libacme",
+            "x86_64",
+            &[],
+            &["libacme.so.1()(64bit)"],
+            &["/usr/lib64/libacme.so.1"],
+        )],
+    );
+    import(
+        &mut d,
+        topdir,
+        "acme-data-2.0-1.fc40",
+        &[
+            r("acme-data", "noarch", &[], &[], &["/usr/share/acme/data"]),
+            r("acme-data", "src", &[], &[], &["/acme-data.spec"]),
+        ],
+    );
+    import(
+        &mut d,
+        topdir,
+        "acme-beta-1.0-1.fc40",
+        &[r(
+            "acme-beta",
+            "noarch",
+            &[],
+            &[],
+            &["/usr/share/acme/beta"],
+        )],
+    );
+    import(
+        &mut d,
+        topdir,
+        "acme-broken-1.0-1.fc40",
+        &[r(
+            "acme-broken",
+            "noarch",
+            &["acme-missing >= 2"],
+            &[],
+            &["/usr/share/acme/broken"],
+        )],
+    );
+    import(
+        &mut d,
+        topdir,
+        "acme-child-1.0-1.fc40",
+        &[r(
+            "acme-child",
+            "noarch",
+            &[],
+            &[],
+            &["/usr/share/acme/child"],
+        )],
+    );
     sign(&mut d, topdir, "libacme-1.1-1.fc40", "4212dc1d");
-    for p in ["acme-tools", "libacme", "acme-data", "acme-beta", "acme-broken", "acme-child"] {
+    for p in [
+        "acme-tools",
+        "libacme",
+        "acme-data",
+        "acme-beta",
+        "acme-broken",
+        "acme-child",
+    ] {
         d.add_package("f40-parent", p);
     }
-    for nvr in ["acme-tools-1.0-1.fc40", "libacme-1.0-1.fc40", "libacme-1.1-1.fc40", "acme-data-2.0-1.fc40", "acme-beta-1.0-1.fc40", "acme-broken-1.0-1.fc40"] {
+    for nvr in [
+        "acme-tools-1.0-1.fc40",
+        "libacme-1.0-1.fc40",
+        "libacme-1.1-1.fc40",
+        "acme-data-2.0-1.fc40",
+        "acme-beta-1.0-1.fc40",
+        "acme-broken-1.0-1.fc40",
+    ] {
         d.tag_build("f40-parent", nvr);
     }
     d.tag_build("f40", "acme-child-1.0-1.fc40");
@@ -131,11 +269,15 @@ async fn env() -> Env {
     let topdir = tempfile::tempdir().unwrap();
     let hub = spawn_hub(koji_data(topdir.path())).await;
     let (url, td) = (hub.url.clone(), topdir.path().to_path_buf());
-    let app = spawn_app_full(Db::Sqlite, move |s| {
-        s.koji.hub_url = url;
-        s.koji.topdir = td;
-        s.koji.retries = 0;
-    }, true)
+    let app = spawn_app_full(
+        Db::Sqlite,
+        move |s| {
+            s.koji.hub_url = url;
+            s.koji.topdir = td;
+            s.koji.retries = 0;
+        },
+        true,
+    )
     .await
     .unwrap();
     Env { app, topdir }
@@ -160,21 +302,47 @@ fn dnf(args: &[&str]) -> (bool, String) {
     let root = tempfile::tempdir().unwrap();
     let out = Command::new("dnf")
         .arg(format!("--installroot={}", root.path().display()))
-        .args(["--releasever=40", "--setopt=reposdir=/dev/null", "--setopt=skip_if_unavailable=False", "--nogpgcheck", "-y", "--noplugins"])
+        .args([
+            "--releasever=40",
+            "--setopt=reposdir=/dev/null",
+            "--setopt=skip_if_unavailable=False",
+            "--nogpgcheck",
+            "-y",
+            "--noplugins",
+        ])
         .args(args)
         .output()
         .expect("dnf (apt-get install dnf)");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    let installed = Command::new("rpm").arg("--root").arg(root.path()).arg("-qa").output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
-    (out.status.success(), text + "\n--installed--\n" + &installed)
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let installed = Command::new("rpm")
+        .arg("--root")
+        .arg(root.path())
+        .arg("-qa")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    (
+        out.status.success(),
+        text + "\n--installed--\n" + &installed,
+    )
 }
 
 async fn dnf_install(app: &TestApp, c: &Value, pkgs: &[&str]) -> (bool, String) {
     let id = c["id"].as_i64().unwrap();
-    let url = format!("{}/composes/odcs-{id}/compose/Temporary/x86_64/os/", app.base);
-    let mut args = vec![format!("--repofrompath=c,{url}"), "--repo=c".to_string(), "install".to_string()];
+    let url = format!(
+        "{}/composes/odcs-{id}/compose/Temporary/x86_64/os/",
+        app.base
+    );
+    let mut args = vec![
+        format!("--repofrompath=c,{url}"),
+        "--repo=c".to_string(),
+        "install".to_string(),
+    ];
     args.extend(pkgs.iter().map(|p| p.to_string()));
-    tokio::task::spawn_blocking(move || dnf(&args.iter().map(String::as_str).collect::<Vec<_>>())).await.unwrap()
+    tokio::task::spawn_blocking(move || dnf(&args.iter().map(String::as_str).collect::<Vec<_>>()))
+        .await
+        .unwrap()
 }
 
 fn tree(app: &TestApp, id: i64) -> PathBuf {
@@ -189,7 +357,13 @@ fn files_under(dir: &Path) -> Vec<String> {
             if e.path().is_dir() {
                 stack.push(e.path());
             } else if e.path().extension().is_some_and(|x| x == "rpm") {
-                out.push(e.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned());
+                out.push(
+                    e.path()
+                        .strip_prefix(dir)
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned(),
+                );
             }
         }
     }
@@ -200,54 +374,118 @@ fn files_under(dir: &Path) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tag_compose_installs_with_real_dnf() {
     let e = env().await;
-    let c = compose(&e.app, json!({"source": {"type": "tag", "source": "f40", "packages": ["acme-tools"]}})).await;
+    let c = compose(
+        &e.app,
+        json!({"source": {"type": "tag", "source": "f40", "packages": ["acme-tools"]}}),
+    )
+    .await;
     assert_eq!(c["state_name"], "done", "{c}");
     assert_eq!(c["state_reason"], "Compose is generated successfully");
-    assert!(c["koji_event"].as_i64().is_some(), "event resolved and stored: {c}");
-    assert!(c["pungi_compose_id"].as_str().unwrap().starts_with(&format!("odcs-{}-1-", c["id"])));
+    assert!(
+        c["koji_event"].as_i64().is_some(),
+        "event resolved and stored: {c}"
+    );
+    assert!(
+        c["pungi_compose_id"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("odcs-{}-1-", c["id"]))
+    );
     let id = c["id"].as_i64().unwrap();
     let top = tree(&e.app, id);
     let compose_dir = top.join("compose");
-    assert_eq!(files_under(&compose_dir), vec![
-        "Temporary/source/tree/Packages/a/acme-data-2.0-1.fc40.src.rpm",
-        "Temporary/source/tree/Packages/a/acme-tools-1.0-1.fc40.src.rpm",
-        "Temporary/source/tree/Packages/l/libacme-1.1-1.fc40.src.rpm",
-        "Temporary/x86_64/debug/tree/Packages/a/acme-tools-debuginfo-1.0-1.fc40.x86_64.rpm",
-        "Temporary/x86_64/debug/tree/Packages/l/libacme-debuginfo-1.1-1.fc40.x86_64.rpm",
-        "Temporary/x86_64/os/Packages/a/acme-beta-1.0-1.fc40.noarch.rpm",
-        "Temporary/x86_64/os/Packages/a/acme-data-2.0-1.fc40.noarch.rpm",
-        "Temporary/x86_64/os/Packages/a/acme-tools-1.0-1.fc40.x86_64.rpm",
-        "Temporary/x86_64/os/Packages/l/libacme-1.1-1.fc40.x86_64.rpm",
-    ], "closure: versioned, file, rich and soname deps; best version; debuginfo and sources of gathered builds");
+    assert_eq!(
+        files_under(&compose_dir),
+        vec![
+            "Temporary/source/tree/Packages/a/acme-data-2.0-1.fc40.src.rpm",
+            "Temporary/source/tree/Packages/a/acme-tools-1.0-1.fc40.src.rpm",
+            "Temporary/source/tree/Packages/l/libacme-1.1-1.fc40.src.rpm",
+            "Temporary/x86_64/debug/tree/Packages/a/acme-tools-debuginfo-1.0-1.fc40.x86_64.rpm",
+            "Temporary/x86_64/debug/tree/Packages/l/libacme-debuginfo-1.1-1.fc40.x86_64.rpm",
+            "Temporary/x86_64/os/Packages/a/acme-beta-1.0-1.fc40.noarch.rpm",
+            "Temporary/x86_64/os/Packages/a/acme-data-2.0-1.fc40.noarch.rpm",
+            "Temporary/x86_64/os/Packages/a/acme-tools-1.0-1.fc40.x86_64.rpm",
+            "Temporary/x86_64/os/Packages/l/libacme-1.1-1.fc40.x86_64.rpm",
+        ],
+        "closure: versioned, file, rich and soname deps; best version; debuginfo and sources of gathered builds"
+    );
     // Hardlinks share the topdir file's inode.
-    let linked = std::fs::metadata(compose_dir.join("Temporary/x86_64/os/Packages/a/acme-tools-1.0-1.fc40.x86_64.rpm")).unwrap();
-    let koji = std::fs::metadata(e.topdir.path().join("packages/acme-tools/1.0/1.fc40/x86_64/acme-tools-1.0-1.fc40.x86_64.rpm")).unwrap();
+    let linked = std::fs::metadata(
+        compose_dir.join("Temporary/x86_64/os/Packages/a/acme-tools-1.0-1.fc40.x86_64.rpm"),
+    )
+    .unwrap();
+    let koji = std::fs::metadata(
+        e.topdir
+            .path()
+            .join("packages/acme-tools/1.0/1.fc40/x86_64/acme-tools-1.0-1.fc40.x86_64.rpm"),
+    )
+    .unwrap();
     assert_eq!(linked.ino(), koji.ino());
     // The .repo file, exactly.
-    let repo = std::fs::read_to_string(compose_dir.join(format!("Temporary/odcs-{id}.repo"))).unwrap();
+    let repo =
+        std::fs::read_to_string(compose_dir.join(format!("Temporary/odcs-{id}.repo"))).unwrap();
     assert!(repo.starts_with(&format!("[odcs-{id}]\nname=ODCS repository for compose odcs-{id}\nbaseurl=http://localhost/odcs/odcs-{id}/compose/Temporary/$basearch/os\ntype=rpm-md\nskip_if_unavailable=False\ngpgcheck=0\nrepo_gpgcheck=0\nenabled=1\nenabled_metadata=1\n\n[odcs-{id}-debuginfo]\n")), "{repo}");
     // Pungi configuration that reproduces it.
-    let pungi: Value = serde_json::from_str(&std::fs::read_to_string(top.join("work/global/pungi-config/pungi.json")).unwrap()).unwrap();
-    assert_eq!((pungi["pkgset_koji_tag"].as_str(), pungi["gather_method"].as_str(), pungi["sigkeys"].clone()), (Some("f40"), Some("deps"), json!([null])));
-    for removed in ["release_is_layered", "runroot", "bootable_x", "gather_source_x"] {
+    let pungi: Value = serde_json::from_str(
+        &std::fs::read_to_string(top.join("work/global/pungi-config/pungi.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            pungi["pkgset_koji_tag"].as_str(),
+            pungi["gather_method"].as_str(),
+            pungi["sigkeys"].clone()
+        ),
+        (Some("f40"), Some("deps"), json!([null]))
+    );
+    for removed in [
+        "release_is_layered",
+        "runroot",
+        "bootable_x",
+        "gather_source_x",
+    ] {
         let _ = removed;
     }
-    assert!(pungi.get("release_is_layered").is_none() && pungi.get("runroot").is_none(), "no options Pungi 4.3 rejects");
+    assert!(
+        pungi.get("release_is_layered").is_none() && pungi.get("runroot").is_none(),
+        "no options Pungi 4.3 rejects"
+    );
     let comps = std::fs::read_to_string(top.join("work/global/pungi-config/comps.xml")).unwrap();
     assert!(comps.contains("<packagereq>acme-tools</packagereq>"));
     // Real dnf installs the requested package and its dependencies over HTTP.
     let (ok, out) = dnf_install(&e.app, &c, &["acme-tools"]).await;
     assert!(ok, "{out}");
-    for p in ["acme-tools-1.0-1.fc40.x86_64", "libacme-1.1-1.fc40.x86_64", "acme-data-2.0-1.fc40.noarch", "acme-beta-1.0-1.fc40.noarch"] {
+    for p in [
+        "acme-tools-1.0-1.fc40.x86_64",
+        "libacme-1.1-1.fc40.x86_64",
+        "acme-data-2.0-1.fc40.noarch",
+        "acme-beta-1.0-1.fc40.noarch",
+    ] {
         assert!(out.contains(p), "{p} installed: {out}");
     }
     // The compose is closed (dnf repoclosure over the os repo).
-    let url = format!("{}/composes/odcs-{id}/compose/Temporary/x86_64/os/", e.app.base);
+    let url = format!(
+        "{}/composes/odcs-{id}/compose/Temporary/x86_64/os/",
+        e.app.base
+    );
     let closure = tokio::task::spawn_blocking(move || {
         let root = tempfile::tempdir().unwrap();
-        Command::new("dnf").arg(format!("--installroot={}", root.path().display())).args(["-q", "--releasever=40", "--setopt=reposdir=/dev/null"]).arg(format!("--repofrompath=c,{url}")).args(["repoclosure", "--repo=c"]).output().unwrap()
-    }).await.unwrap();
-    assert!(closure.status.success(), "repoclosure: {}{}", String::from_utf8_lossy(&closure.stdout), String::from_utf8_lossy(&closure.stderr));
+        Command::new("dnf")
+            .arg(format!("--installroot={}", root.path().display()))
+            .args(["-q", "--releasever=40", "--setopt=reposdir=/dev/null"])
+            .arg(format!("--repofrompath=c,{url}"))
+            .args(["repoclosure", "--repo=c"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        closure.status.success(),
+        "repoclosure: {}{}",
+        String::from_utf8_lossy(&closure.stdout),
+        String::from_utf8_lossy(&closure.stderr)
+    );
 
     // productmd loads the metadata; rpms.json lists exactly the RPMs in the repositories.
     if let Some(bin) = support::venv_bin() {
@@ -265,17 +503,46 @@ for variant, arches in rp.rpms.items():
                 out.append([info["path"], info["category"], info["sigkey"]])
 print(json.dumps({"id": ci.compose.id, "variants": list(ci.variants.variants), "rpms": sorted(out)}))
 "#;
-        let out = Command::new(bin.join("python")).arg("-c").arg(script).arg(&compose_dir).output().unwrap();
-        assert!(out.status.success(), "productmd: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(bin.join("python"))
+            .arg("-c")
+            .arg(script)
+            .arg(&compose_dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "productmd: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["id"], c["pungi_compose_id"]);
         assert_eq!(v["variants"], json!(["Temporary"]));
-        let mut paths: Vec<String> = v["rpms"].as_array().unwrap().iter().map(|r| r[0].as_str().unwrap().to_string()).collect();
+        let mut paths: Vec<String> = v["rpms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r[0].as_str().unwrap().to_string())
+            .collect();
         paths.sort();
         paths.dedup();
-        assert_eq!(paths, files_under(&compose_dir), "rpms.json lists exactly the RPMs in the repositories");
-        let cats: std::collections::BTreeSet<String> = v["rpms"].as_array().unwrap().iter().map(|r| r[1].as_str().unwrap().to_string()).collect();
-        assert_eq!(cats, ["binary", "debug", "source"].iter().map(|s| s.to_string()).collect());
+        assert_eq!(
+            paths,
+            files_under(&compose_dir),
+            "rpms.json lists exactly the RPMs in the repositories"
+        );
+        let cats: std::collections::BTreeSet<String> = v["rpms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r[1].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            cats,
+            ["binary", "debug", "source"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        );
     }
 }
 
@@ -290,57 +557,128 @@ async fn flags_sigkeys_builds_and_failures() {
     // check_deps fails the compose naming every unresolved dependency.
     let c = compose(&e.app, json!({"source": {"type": "tag", "source": "f40", "packages": ["acme-broken"]}, "flags": ["check_deps"]})).await;
     assert_eq!(c["state_name"], "failed");
-    assert!(c["state_reason"].as_str().unwrap().contains("acme-missing >= 2 needed by acme-broken-0:1.0-1.fc40.noarch"), "{c}");
-    assert!(!tree(&e.app, c["id"].as_i64().unwrap()).exists(), "a failed compose leaves no directory");
+    assert!(
+        c["state_reason"]
+            .as_str()
+            .unwrap()
+            .contains("acme-missing >= 2 needed by acme-broken-0:1.0-1.fc40.noarch"),
+        "{c}"
+    );
+    assert!(
+        !tree(&e.app, c["id"].as_i64().unwrap()).exists(),
+        "a failed compose leaves no directory"
+    );
     // Without check_deps the unresolvable dependency is left out, as Pungi does.
-    let c = compose(&e.app, json!({"source": {"type": "tag", "source": "f40", "packages": ["acme-broken"]}})).await;
+    let c = compose(
+        &e.app,
+        json!({"source": {"type": "tag", "source": "f40", "packages": ["acme-broken"]}}),
+    )
+    .await;
     assert_eq!(c["state_name"], "done");
     // A requested package absent from the tag fails with its name.
     let c = compose(&e.app, json!({"source": {"type": "tag", "source": "f40", "packages": ["acme-tools", "acme-nope"]}})).await;
     assert_eq!(c["state_name"], "failed");
-    assert!(c["state_reason"].as_str().unwrap().contains("not present in the generated compose: acme-nope."), "{c}");
+    assert!(
+        c["state_reason"]
+            .as_str()
+            .unwrap()
+            .contains("not present in the generated compose: acme-nope."),
+        "{c}"
+    );
     // no_inheritance: only the tag's own builds.
-    let c = compose(&e.app, json!({"source": {"type": "tag", "source": "f40"}, "flags": ["no_inheritance"]})).await;
+    let c = compose(
+        &e.app,
+        json!({"source": {"type": "tag", "source": "f40"}, "flags": ["no_inheritance"]}),
+    )
+    .await;
     assert_eq!(c["state_name"], "done");
-    assert_eq!(files_under(&tree(&e.app, c["id"].as_i64().unwrap()).join("compose/Temporary/x86_64/os")), vec!["Packages/a/acme-child-1.0-1.fc40.noarch.rpm"]);
+    assert_eq!(
+        files_under(&tree(&e.app, c["id"].as_i64().unwrap()).join("compose/Temporary/x86_64/os")),
+        vec!["Packages/a/acme-child-1.0-1.fc40.noarch.rpm"]
+    );
     // The whole tag when no packages are given (with inheritance): latest libacme only, -devel included.
     let c = compose(&e.app, json!({"source": {"type": "tag", "source": "f40"}})).await;
-    let all = files_under(&tree(&e.app, c["id"].as_i64().unwrap()).join("compose/Temporary/x86_64/os"));
-    assert!(all.contains(&"Packages/l/libacme-devel-1.1-1.fc40.x86_64.rpm".to_string()) && !all.iter().any(|p| p.contains("libacme-1.0-1")), "{all:?}");
+    let all =
+        files_under(&tree(&e.app, c["id"].as_i64().unwrap()).join("compose/Temporary/x86_64/os"));
+    assert!(
+        all.contains(&"Packages/l/libacme-devel-1.1-1.fc40.x86_64.rpm".to_string())
+            && !all.iter().any(|p| p.contains("libacme-1.0-1")),
+        "{all:?}"
+    );
     // Sigkeys: a missing signature fails clearly...
     let c = compose(&e.app, json!({"source": {"type": "tag", "source": "f40", "packages": ["acme-tools"], "sigkeys": ["4212dc1d"]}})).await;
     assert_eq!(c["state_name"], "failed");
     let reason = c["state_reason"].as_str().unwrap();
-    assert!(reason.contains("acme-tools-1.0-1.fc40.x86_64 (sigkeys: 4212dc1d)"), "{reason}");
+    assert!(
+        reason.contains("acme-tools-1.0-1.fc40.x86_64 (sigkeys: 4212dc1d)"),
+        "{reason}"
+    );
     // ...and with the unsigned fallback the signed copies are linked where they exist.
     let c = compose(&e.app, json!({"source": {"type": "tag", "source": "f40", "packages": ["libacme"], "sigkeys": ["4212dc1d", ""]}})).await;
     assert_eq!(c["state_name"], "done", "{c}");
     let id = c["id"].as_i64().unwrap();
-    let linked = std::fs::metadata(tree(&e.app, id).join("compose/Temporary/x86_64/os/Packages/l/libacme-1.1-1.fc40.x86_64.rpm")).unwrap();
-    let signed = std::fs::metadata(e.topdir.path().join("packages/libacme/1.1/1.fc40/data/signed/4212dc1d/x86_64/libacme-1.1-1.fc40.x86_64.rpm")).unwrap();
+    let linked = std::fs::metadata(
+        tree(&e.app, id)
+            .join("compose/Temporary/x86_64/os/Packages/l/libacme-1.1-1.fc40.x86_64.rpm"),
+    )
+    .unwrap();
+    let signed = std::fs::metadata(e.topdir.path().join(
+        "packages/libacme/1.1/1.fc40/data/signed/4212dc1d/x86_64/libacme-1.1-1.fc40.x86_64.rpm",
+    ))
+    .unwrap();
     assert_eq!(linked.ino(), signed.ino(), "the signed copy is linked");
-    let rpms = std::fs::read_to_string(tree(&e.app, id).join("compose/metadata/rpms.json")).unwrap();
+    let rpms =
+        std::fs::read_to_string(tree(&e.app, id).join("compose/metadata/rpms.json")).unwrap();
     assert!(rpms.contains("\"sigkey\": \"4212dc1d\""), "{rpms}");
     // A build compose: exactly the given builds, plus closure.
-    let c = compose(&e.app, json!({"source": {"type": "build", "builds": ["acme-data-2.0-1.fc40"]}})).await;
+    let c = compose(
+        &e.app,
+        json!({"source": {"type": "build", "builds": ["acme-data-2.0-1.fc40"]}}),
+    )
+    .await;
     assert_eq!(c["state_name"], "done", "{c}");
     let (ok, out) = dnf_install(&e.app, &c, &["acme-data"]).await;
     assert!(ok, "{out}");
     // An unknown tag fails with its name.
     let c = compose(&e.app, json!({"source": {"type": "tag", "source": "f99"}})).await;
-    assert_eq!((c["state_name"].as_str(), c["state_reason"].as_str()), (Some("failed"), Some("Error while generating compose: Unknown Koji tag f99.")));
+    assert_eq!(
+        (c["state_name"].as_str(), c["state_reason"].as_str()),
+        (
+            Some("failed"),
+            Some("Error while generating compose: Unknown Koji tag f99.")
+        )
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repo_compose_from_a_local_directory() {
     let dir = tempfile::tempdir().unwrap();
-    write_rpm(dir.path(), &r("hello", "noarch", &["hello-lib"], &[], &["/usr/bin/hello"]), "1.0", "1");
-    write_rpm(dir.path(), &r("hello-lib", "noarch", &[], &[], &["/usr/share/hello/lib"]), "1.0", "1");
-    write_rpm(dir.path(), &r("unrelated", "noarch", &[], &[], &["/usr/share/unrelated"]), "1.0", "1");
+    write_rpm(
+        dir.path(),
+        &r("hello", "noarch", &["hello-lib"], &[], &["/usr/bin/hello"]),
+        "1.0",
+        "1",
+    );
+    write_rpm(
+        dir.path(),
+        &r("hello-lib", "noarch", &[], &[], &["/usr/share/hello/lib"]),
+        "1.0",
+        "1",
+    );
+    write_rpm(
+        dir.path(),
+        &r("unrelated", "noarch", &[], &[], &["/usr/share/unrelated"]),
+        "1.0",
+        "1",
+    );
     let app = spawn_app_full(Db::Sqlite, |_| {}, true).await.unwrap();
     let c = compose(&app, json!({"source": {"type": "repo", "source": dir.path().to_string_lossy(), "packages": ["hello"]}})).await;
     assert_eq!(c["state_name"], "done", "{c}");
     let (ok, out) = dnf_install(&app, &c, &["hello"]).await;
     assert!(ok && out.contains("hello-lib-1.0-1.noarch"), "{out}");
-    assert!(!files_under(&tree(&app, c["id"].as_i64().unwrap())).iter().any(|p| p.contains("unrelated")));
+    assert!(
+        !files_under(&tree(&app, c["id"].as_i64().unwrap()))
+            .iter()
+            .any(|p| p.contains("unrelated"))
+    );
 }
