@@ -245,6 +245,7 @@ pub struct Context<'a> {
 
 /// Generates compose `c`. Blocking file work runs on the blocking pool.
 pub async fn generate(c: &Compose, ctx: &Context<'_>) -> Result<Outcome, EngineError> {
+    let t0 = std::time::Instant::now();
     let arches: Vec<String> = c.arches.split_whitespace().map(str::to_string).collect();
     let (mut candidates, event) = match SourceType::from_code(c.source_type) {
         Some(SourceType::Tag) | Some(SourceType::Build) => {
@@ -262,6 +263,12 @@ pub async fn generate(c: &Compose, ctx: &Context<'_>) -> Result<Outcome, EngineE
         }
         None => return fail("Unknown source type."),
     };
+    tracing::info!(
+        compose = c.id,
+        candidates = candidates.len(),
+        ms = t0.elapsed().as_millis() as u64,
+        "engine: package set"
+    );
     candidates.sort_by(|a, b| a.path.cmp(&b.path));
     let c2 = c.clone();
     let settings = ctx.settings.clone();
@@ -293,6 +300,7 @@ fn build_tree(
     event: Option<i64>,
     compose_id: &str,
 ) -> Result<usize, EngineError> {
+    let t0 = std::time::Instant::now();
     // Headers.
     let mut pkgs: Vec<Package> = Vec::with_capacity(candidates.len());
     for cand in &candidates {
@@ -391,6 +399,11 @@ fn build_tree(
             missing_sigs.join(", ")
         ));
     }
+    tracing::info!(
+        compose = c.id,
+        ms = t0.elapsed().as_millis() as u64,
+        "engine: headers and selection"
+    );
     let selected: Vec<Selected> = chosen
         .iter()
         .map(|&i| Selected {
@@ -399,7 +412,14 @@ fn build_tree(
             cat: category(&pkgs[i]),
         })
         .collect();
+    let t1 = std::time::Instant::now();
     write_tree(c, settings, &selected, arches, event, compose_id)?;
+    tracing::info!(
+        compose = c.id,
+        rpms = selected.len(),
+        ms = t1.elapsed().as_millis() as u64,
+        "engine: tree written"
+    );
     Ok(selected.len())
 }
 
@@ -437,18 +457,40 @@ fn write_repo(
     let mut w = RepositoryWriter::new_with_options(dir, pkgs.len(), opts).map_err(|e| err(&e))?;
     let mut sorted: Vec<&&Selected> = pkgs.iter().collect();
     sorted.sort_by_key(|s| s.pkg.nvra());
-    for s in sorted {
-        let href = package_href(&s.pkg);
-        let dest = dir.join(&href);
-        std::fs::create_dir_all(dest.parent().expect("parent")).map_err(|e| err(&e))?;
-        if !dest.exists() {
-            link_or_copy(&s.cand.path, &dest)?;
+    let hrefs: Vec<String> = sorted.iter().map(|s| package_href(&s.pkg)).collect();
+    // Links in one thread while the metadata is written in this one.
+    let linked = std::thread::scope(|scope| {
+        let linker = scope.spawn(|| -> Result<(), EngineError> {
+            let mut made: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
+            for (s, href) in sorted.iter().zip(&hrefs) {
+                let dest = dir.join(href);
+                let parent = dest.parent().expect("parent").to_path_buf();
+                if !made.contains(&parent) {
+                    std::fs::create_dir_all(&parent).map_err(|e| err(&e))?;
+                    made.insert(parent);
+                }
+                if !dest.exists() {
+                    link_or_copy(&s.cand.path, &dest)?;
+                }
+            }
+            Ok(())
+        });
+        let mut written = Ok(());
+        for (s, href) in sorted.iter().zip(&hrefs) {
+            let mut p = s.pkg.clone();
+            p.set_location_href(href.clone());
+            if let Err(e) = w.add_package(&p) {
+                written = Err(err(&e));
+                break;
+            }
+            placed.push((s.pkg.nevra(), href.clone()));
         }
-        let mut p = s.pkg.clone();
-        p.set_location_href(href.clone());
-        w.add_package(&p).map_err(|e| err(&e))?;
-        placed.push((s.pkg.nevra(), href));
-    }
+        let links = linker
+            .join()
+            .unwrap_or_else(|_| Err(EngineError("linking thread panicked".into())));
+        written.and(links)
+    });
+    linked?;
     w.finish().map_err(|e| err(&e))?;
     Ok(placed)
 }
@@ -618,12 +660,16 @@ fn write_tree(
     let variant = tmp.join("compose/Temporary");
     let mut rpms_json: BTreeMap<String, BTreeMap<String, BTreeMap<String, Value>>> =
         BTreeMap::new();
+    let srpm_by_build: HashMap<&str, String> = selected
+        .iter()
+        .filter(|o| o.cat == Category::Source)
+        .map(|o| (o.cand.build_key.as_str(), nevra_full(&o.pkg)))
+        .collect();
     let srpm_of = |s: &Selected| -> String {
         // The build's source RPM NEVRA, from the selected source package of the same build.
-        selected
-            .iter()
-            .find(|o| o.cat == Category::Source && o.cand.build_key == s.cand.build_key)
-            .map(|o| nevra_full(&o.pkg))
+        srpm_by_build
+            .get(s.cand.build_key.as_str())
+            .cloned()
             .unwrap_or_else(|| {
                 format!(
                     "{}-{}:{}-{}.src",

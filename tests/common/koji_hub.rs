@@ -423,17 +423,19 @@ impl HubData {
             );
         }
         // Package configuration: the first tag in inheritance order with an entry decides.
-        let blocked =
-            |pkg: &str| -> bool {
-                for tid in &order {
-                    if let Some(p) = self.packages.iter().find(|v| {
-                        v.active_at(event) && v.row.tag_id == *tid && v.row.package == pkg
-                    }) {
-                        return p.row.blocked;
-                    }
+        let mut config: std::collections::HashMap<&str, (usize, bool)> =
+            std::collections::HashMap::new();
+        for v in self.packages.iter().filter(|v| v.active_at(event)) {
+            if let Some(rank) = order.iter().position(|t| *t == v.row.tag_id) {
+                let e = config
+                    .entry(v.row.package.as_str())
+                    .or_insert((rank, v.row.blocked));
+                if rank < e.0 {
+                    *e = (rank, v.row.blocked);
                 }
-                false
-            };
+            }
+        }
+        let blocked = |pkg: &str| -> bool { config.get(pkg).is_some_and(|(_, b)| *b) };
         let mut out: Vec<(BuildRow, TagRow, i64, i64)> = Vec::new();
         let mut decided: HashSet<String> = HashSet::new();
         for tid in &order {
@@ -766,9 +768,19 @@ impl HubData {
                     _ => None,
                 };
                 let rpmsigs = flag("rpmsigs", false);
+                let mut by_build: std::collections::HashMap<i64, Vec<usize>> =
+                    std::collections::HashMap::new();
+                for (i, r) in self.rpms.iter().enumerate() {
+                    by_build.entry(r.build_id).or_default().push(i);
+                }
                 let mut rpms = Vec::new();
                 for (b, _, _) in &selected {
-                    for r in self.rpms.iter().filter(|r| r.build_id == b.id) {
+                    for r in by_build
+                        .get(&b.id)
+                        .into_iter()
+                        .flatten()
+                        .map(|&i| &self.rpms[i])
+                    {
                         if arches.as_ref().is_some_and(|a| !a.contains(&r.arch)) {
                             continue;
                         }
