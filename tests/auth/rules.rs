@@ -50,6 +50,16 @@ fn fixture(s: &mut Settings) {
             ("raw_config_keys", &["pungi_cfg2"]),
         ]),
     );
+    u.insert(
+        "pinned".into(),
+        entry(&[
+            ("sources", &["f26", "f27"]),
+            ("results", &["repository"]),
+            ("flags", &["no_flags", "no_deps"]),
+        ]),
+    );
+    u.insert("noflags".into(), entry(&[("flags", &["no_deps"])]));
+    u.insert("empty".into(), entry(&[("source_types", &[])]));
     s.composes
         .extra_target_dirs
         .insert("releng-private".into(), "/tmp/private".into());
@@ -333,6 +343,100 @@ backends!(post_roles_and_attributes, |app| {
     )
     .await;
     assert_eq!(r.0, 200);
+});
+
+backends!(sources_results_flags_lists, |app| {
+    let ok = post(
+        &app,
+        "pinned",
+        &[],
+        json!({"source": {"type": "tag", "source": "f26"}, "flags": ["no_deps"]}),
+    )
+    .await;
+    assert_eq!(ok.0, 200, "{}", ok.1);
+    let r = post(
+        &app,
+        "pinned",
+        &[],
+        json!({"source": {"type": "tag", "source": "f26 f28"}}),
+    )
+    .await;
+    assert_eq!(
+        (r.0, msg(&r)),
+        (
+            403,
+            "User pinned not allowed to operate with compose with sources=f28.".into()
+        )
+    );
+    let r = post(
+        &app,
+        "pinned",
+        &[],
+        json!({"source": {"type": "tag", "source": "f27"}, "results": ["iso"]}),
+    )
+    .await;
+    assert_eq!(
+        (r.0, msg(&r)),
+        (
+            403,
+            "User pinned not allowed to operate with compose with results=iso.".into()
+        )
+    );
+    let r = post(
+        &app,
+        "pinned",
+        &[],
+        json!({"source": {"type": "tag", "source": "f27"}, "flags": ["check_deps"]}),
+    )
+    .await;
+    assert_eq!(
+        (r.0, msg(&r)),
+        (
+            403,
+            "User pinned not allowed to operate with compose with flags=check_deps.".into()
+        )
+    );
+    // A flags list without no_flags refuses every request (ODCS quirk: no_flags is always checked).
+    let r = post(
+        &app,
+        "noflags",
+        &[],
+        json!({"source": {"type": "tag", "source": "f26"}, "flags": ["no_deps"]}),
+    )
+    .await;
+    assert_eq!(
+        (r.0, msg(&r)),
+        (
+            403,
+            "User noflags not allowed to operate with compose with flags=no_flags.".into()
+        )
+    );
+    // An empty list allows nothing; [""] allows anything (the default sources list).
+    let r = post(
+        &app,
+        "empty",
+        &[],
+        json!({"source": {"type": "tag", "source": "f26"}}),
+    )
+    .await;
+    assert_eq!(
+        (r.0, msg(&r)),
+        (
+            403,
+            "User empty not allowed to operate with compose with source_types=tag.".into()
+        )
+    );
+    assert_eq!(
+        post(
+            &app,
+            "dev",
+            &[],
+            json!({"source": {"type": "tag", "source": "anything-at-all"}})
+        )
+        .await
+        .0,
+        200
+    );
 });
 
 backends!(patch_uses_the_old_compose, |app| {
