@@ -10,5 +10,6 @@ pub mod db;
 pub mod domain;
 pub mod engine;
 pub mod koji;
+pub mod reuse;
 pub mod views;
 pub mod worker;

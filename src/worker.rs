@@ -155,7 +155,23 @@ pub async fn run_job(
     );
     let ctx = engine::Context { settings, koji };
     let started = std::time::Instant::now();
-    let result = engine::generate(&compose, &ctx).await;
+    let mut compose = compose;
+    let reused = match find_reusable(pool, &mut compose, koji).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(compose = compose.id, error = %e, "reuse check failed; generating");
+            None
+        }
+    };
+    let result = match &reused {
+        Some(r) => Ok(engine::Outcome {
+            koji_event: compose.koji_event,
+            pungi_compose_id: r.pungi_compose_id.clone().unwrap_or_default(),
+            rpms: 0,
+        }),
+        None => engine::generate(&compose, &ctx).await,
+    };
+    let reused_id = reused.as_ref().map(|r| r.id);
     let transient = matches!(&result, Err(e) if e.0.starts_with("Koji connection has failed") && (e.0.contains("unreachable") || e.0.contains("timed out") || e.0.contains("HTTP 5")));
     let p = pool.clone();
     let s = settings.composes.clone();
@@ -171,8 +187,23 @@ pub async fn run_job(
             match result {
                 Ok(out) => {
                     diesel::update(composes::table.find(compose.id))
-                        .set((composes::koji_event.eq(out.koji_event), composes::pungi_compose_id.eq(&out.pungi_compose_id)))
+                        .set((
+                            composes::koji_event.eq(out.koji_event),
+                            composes::pungi_compose_id.eq(&out.pungi_compose_id),
+                            composes::reused_id.eq(reused_id),
+                        ))
                         .execute(c)?;
+                    if let Some(rid) = reused_id
+                        && let Some(old) = q::get(c, rid)?
+                    {
+                        // Both live as long as the longer of the two (§2.3).
+                        let mine = q::get(c, compose.id)?.expect("compose");
+                        let until = old.time_to_expire.max(mine.time_to_expire);
+                        for id in [rid, compose.id] {
+                            diesel::update(composes::table.find(id)).set(composes::time_to_expire.eq(until)).execute(c)?;
+                        }
+                    }
+
                     let fresh = q::get(c, compose.id)?.expect("compose");
                     q::transition(c, &fresh, State::Done, Some("Compose is generated successfully".into()), now, &s)?;
                     finish_job(c, &job, JOB_DONE, None, now)?;
@@ -240,4 +271,29 @@ fn hostname() -> String {
     std::fs::read_to_string("/etc/hostname")
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "localhost".into())
+}
+
+/// Resolves the Koji event of a tag compose (stored on `compose`) and finds a done compose it
+/// can reuse (§2.4).
+async fn find_reusable(
+    pool: &DbPool,
+    compose: &mut Compose,
+    koji: Option<&KojiClient>,
+) -> Result<Option<Compose>, String> {
+    if compose.source_type == crate::domain::SourceType::Tag.code()
+        && compose.koji_event.is_none()
+        && let Some(k) = koji
+    {
+        compose.koji_event = Some(k.get_last_event().await.map_err(|e| e.to_string())?.id);
+    }
+    let (p, c) = (pool.clone(), compose.clone());
+    let cands = tokio::task::spawn_blocking(move || -> Result<Vec<Compose>, String> {
+        let mut conn = p.get().map_err(|e| e.to_string())?;
+        crate::reuse::candidates(&mut conn, &c).map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    crate::reuse::choose(compose, compose.koji_event, cands, koji)
+        .await
+        .map_err(|e| e.to_string())
 }
