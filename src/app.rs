@@ -137,6 +137,10 @@ impl Application {
         self.background.push(tokio::spawn(async move {
             crate::worker::run_forever(pool, settings).await;
         }));
+        let (pool, settings) = (self.pool.clone(), self.settings.clone());
+        self.background.push(tokio::spawn(async move {
+            crate::bus::run_forever(pool, settings).await;
+        }));
     }
 
     /// Runs until the server stops (or forever for a worker-only process).

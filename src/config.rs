@@ -18,6 +18,28 @@ pub struct Settings {
     pub worker: WorkerSettings,
     pub koji: KojiSettings,
     pub engine: EngineSettings,
+    pub messaging: MessagingSettings,
+}
+
+/// Publishing state changes on the message bus.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MessagingSettings {
+    pub fedmsg_publish_endpoint: String,
+    pub topic_prefix: String,
+    pub environment: String,
+    pub relay_interval_ms: u64,
+}
+
+impl Default for MessagingSettings {
+    fn default() -> Self {
+        Self {
+            fedmsg_publish_endpoint: String::new(),
+            topic_prefix: "org.fedoraproject".into(),
+            environment: "dev".into(),
+            relay_interval_ms: 200,
+        }
+    }
 }
 
 /// The Koji hub composes read, and its shared topdir mount.
@@ -504,6 +526,23 @@ pub const DOCS: &[(&str, &str)] = &[
         "Peer addresses (CIDR) whose identity headers are believed; others get 401.",
     ),
     ("worker", "Background work of `serve` and `worker`."),
+    (
+        "messaging",
+        "State changes published from the outbox (fedmsg over ZeroMQ).",
+    ),
+    (
+        "messaging.fedmsg_publish_endpoint",
+        "ZeroMQ endpoint composed binds its PUB socket to, e.g. tcp://*:9940; empty = not published.",
+    ),
+    ("messaging.topic_prefix", "fedmsg topic prefix."),
+    (
+        "messaging.environment",
+        "fedmsg environment (dev, stg, prod): topics are <prefix>.<environment>.odcs.compose.state-changed.",
+    ),
+    (
+        "messaging.relay_interval_ms",
+        "How often the outbox is polled for unsent messages.",
+    ),
     (
         "koji",
         "The Koji hub tag and build composes read (anonymously), and its topdir.",

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod bus;
 pub mod cleanup;
 pub mod config;
 pub mod db;

@@ -31,8 +31,8 @@ pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not reachable on 127.0.
 
 # The real clients, in a venv (PyPI).
 venv="${COMPOSED_TEST_VENV:-$root/.venv}"
-clients=('odcs[client]==0.9.2' 'koji==1.36.1' 'productmd')
-if ! "$venv/bin/python" -c 'import odcs.client.odcs, koji, productmd' 2>/dev/null || [ ! -x "$venv/bin/koji" ]; then
+clients=('odcs[client]==0.9.2' 'koji==1.36.1' 'productmd' 'pyzmq')
+if ! "$venv/bin/python" -c 'import odcs.client.odcs, koji, productmd, zmq' 2>/dev/null || [ ! -x "$venv/bin/koji" ]; then
   log "installing the real clients in $venv: ${clients[*]}"
   [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check "${clients[@]}"

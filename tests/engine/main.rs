@@ -840,3 +840,100 @@ async fn identical_composes_are_reused_until_the_tag_changes() {
     );
     assert!(tree(&e.app, f["id"].as_i64().unwrap()).exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_changes_are_published_as_fedmsg() {
+    let Some(bin) = support::venv_bin() else {
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let endpoint = format!("tcp://127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    write_rpm(
+        dir.path(),
+        &r("hello", "noarch", &[], &[], &["/usr/bin/hello"]),
+        "1.0",
+        "1",
+    );
+    let ep = endpoint.clone();
+    let app = spawn_app_full(
+        Db::Sqlite,
+        move |s| {
+            s.messaging.fedmsg_publish_endpoint = ep;
+            s.messaging.environment = "test".into();
+            s.messaging.relay_interval_ms = 20;
+        },
+        true,
+    )
+    .await
+    .unwrap();
+    // A pyzmq SUB (libzmq) subscribed to the topic prefix, as fedmsg.tail_messages does.
+    let script = r#"
+import json, sys, zmq
+ctx = zmq.Context()
+s = ctx.socket(zmq.SUB)
+s.connect(sys.argv[1])
+s.setsockopt(zmq.SUBSCRIBE, b"org.fedoraproject.test.odcs.")
+s.setsockopt(zmq.RCVTIMEO, 15000)
+print("ready", flush=True)
+out = []
+while len(out) < 3:
+    frames = s.recv_multipart()
+    env = json.loads(frames[1])
+    out.append({"frames": len(frames), "topic": frames[0].decode(), "envelope": env})
+print(json.dumps(out), flush=True)
+"#;
+    let mut child = std::process::Command::new(bin.join("python"))
+        .arg("-c")
+        .arg(script)
+        .arg(&endpoint)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    assert_eq!(line.trim(), "ready");
+    tokio::time::sleep(Duration::from_millis(500)).await; // the subscription reaches the PUB
+    let c = compose(&app, json!({"source": {"type": "repo", "source": dir.path().to_string_lossy(), "packages": ["hello"]}})).await;
+    assert_eq!(c["state_name"], "done");
+    let out = tokio::task::spawn_blocking(move || {
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+        child.wait().unwrap();
+        rest
+    })
+    .await
+    .unwrap();
+    let msgs: Vec<Value> =
+        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let states: Vec<&str> = msgs
+        .iter()
+        .map(|m| {
+            m["envelope"]["msg"]["compose"]["state_name"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(states, vec!["wait", "generating", "done"], "in order");
+    for m in &msgs {
+        assert_eq!(m["frames"], 2);
+        assert_eq!(
+            m["topic"],
+            "org.fedoraproject.test.odcs.compose.state-changed"
+        );
+        assert_eq!(m["envelope"]["topic"], m["topic"]);
+        assert_eq!(m["envelope"]["msg"]["event"], "state-changed");
+        assert_eq!(m["envelope"]["msg"]["compose"]["id"], c["id"]);
+        assert!(m["envelope"]["msg_id"].as_str().unwrap().len() > 30);
+        assert!(m["envelope"]["timestamp"].is_i64());
+    }
+    assert_eq!(
+        msgs[2]["envelope"]["msg"]["compose"]["result_repo"],
+        c["result_repo"]
+    );
+}
