@@ -937,3 +937,83 @@ print(json.dumps(out), flush=True)
         c["result_repo"]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renew_after_removal_reproduces_the_same_rpms() {
+    let e = env().await;
+    let a = compose(
+        &e.app,
+        json!({"source": {"type": "tag", "source": "f40", "packages": ["acme-tools"]}}),
+    )
+    .await;
+    assert_eq!(a["state_name"], "done");
+    let a_id = a["id"].as_i64().unwrap();
+    let rpms = |id: i64| -> Value {
+        let text =
+            std::fs::read_to_string(tree(&e.app, id).join("compose/metadata/rpms.json")).unwrap();
+        serde_json::from_str::<Value>(&text).unwrap()["payload"]["rpms"].clone()
+    };
+    let before = rpms(a_id);
+    // The tag moves on: a newer libacme is tagged after the compose's event.
+    {
+        let mut d = e.hub.data.lock().unwrap();
+        d.import_build("libacme-1.2-1.fc40", None, &[("libacme", "x86_64")]);
+        d.tag_build("f40-parent", "libacme-1.2-1.fc40");
+    }
+    write_rpm(
+        &e.topdir.path().join("packages/libacme/1.2/1.fc40/x86_64"),
+        &r(
+            "libacme",
+            "x86_64",
+            &[],
+            &["libacme.so.1()(64bit)"],
+            &["/usr/lib64/libacme.so.1"],
+        ),
+        "1.2",
+        "1.fc40",
+    );
+    // The compose expires and is removed (directory gone).
+    e.app
+        .set_state(
+            a_id,
+            composed::domain::State::Removed,
+            Some("Compose is expired."),
+        )
+        .await;
+    std::fs::remove_dir_all(tree(&e.app, a_id)).unwrap();
+    // Renew: a new compose at the same Koji event, with the same RPMs.
+    let r = e.app.patch(a_id, None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let b_id = r.json()["id"].as_i64().unwrap();
+    assert_ne!(b_id, a_id);
+    for _ in 0..400 {
+        if e.app.compose(b_id).await.state == composed::domain::State::Done.code() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let b = e.app.compose(b_id).await;
+    assert_eq!(
+        (b.state, b.koji_event),
+        (
+            composed::domain::State::Done.code(),
+            a["koji_event"].as_i64()
+        )
+    );
+    assert_eq!(
+        rpms(b_id),
+        before,
+        "identical rpms.json (libacme 1.1, not the newer 1.2)"
+    );
+    // A fresh request of the same content sees the new build.
+    let c = compose(
+        &e.app,
+        json!({"source": {"type": "tag", "source": "f40", "packages": ["acme-tools"]}}),
+    )
+    .await;
+    assert!(
+        rpms(c["id"].as_i64().unwrap())
+            .to_string()
+            .contains("libacme-0:1.2-1.fc40.x86_64")
+    );
+}
