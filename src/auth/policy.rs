@@ -138,13 +138,19 @@ pub fn check_compose(
     Err(ApiError::forbidden(sentences.join(" ")))
 }
 
-/// Attributes of a POST request.
-pub fn attrs_of_request(r: &crate::domain::ComposeRequest) -> ComposeAttrs {
-    let mut flags: Vec<String> = crate::domain::flag_names(r.flags)
+/// Names of the set flags plus `no_flags`, which every mask matches (ODCS quirk).
+fn checked_flags(mask: i32) -> Vec<String> {
+    let mut flags: Vec<String> = crate::domain::flag_names(mask)
         .into_iter()
         .map(str::to_string)
         .collect();
     flags.push("no_flags".into());
+    flags
+}
+
+/// Attributes of a POST request.
+pub fn attrs_of_request(r: &crate::domain::ComposeRequest) -> ComposeAttrs {
+    let flags = checked_flags(r.flags);
     ComposeAttrs {
         source_type: r.source_type.name().into(),
         sources: r.source.split(' ').map(str::to_string).collect(),
@@ -166,11 +172,7 @@ pub fn attrs_of_request(r: &crate::domain::ComposeRequest) -> ComposeAttrs {
 
 /// Attributes of a stored compose (PATCH checks the old compose; no target dir check).
 pub fn attrs_of_compose(c: &crate::db::models::Compose) -> ComposeAttrs {
-    let mut flags: Vec<String> = crate::domain::flag_names(c.flags)
-        .into_iter()
-        .map(str::to_string)
-        .collect();
-    flags.push("no_flags".into());
+    let flags = checked_flags(c.flags);
     let source_type = crate::domain::SourceType::from_code(c.source_type);
     ComposeAttrs {
         source_type: source_type.map(|s| s.name()).unwrap_or("unknown").into(),

@@ -447,10 +447,9 @@ fn write_repo(
     dir: &Path,
     pkgs: &[&Selected],
     compression: CompressionType,
-) -> Result<Vec<(String, String)>, EngineError> {
+) -> Result<(), EngineError> {
     let err = |e: &dyn std::fmt::Display| EngineError(format!("{}: {e}", dir.display()));
     std::fs::create_dir_all(dir.join("Packages")).map_err(|e| err(&e))?;
-    let mut placed = Vec::new();
     let opts = RepositoryOptions::default()
         .compression_type(compression)
         .checksum_type(ChecksumType::Sha256);
@@ -483,7 +482,6 @@ fn write_repo(
                 written = Err(err(&e));
                 break;
             }
-            placed.push((s.pkg.nevra(), href.clone()));
         }
         let links = linker
             .join()
@@ -492,7 +490,7 @@ fn write_repo(
     });
     linked?;
     w.finish().map_err(|e| err(&e))?;
-    Ok(placed)
+    Ok(())
 }
 
 fn nevra_full(p: &Package) -> String {
@@ -696,9 +694,7 @@ fn write_tree(
         .filter(|s| s.cat == Category::Source)
         .collect();
     let src_dir = variant.join("source/tree");
-    for (_, href) in write_repo(&src_dir, &sources, compression)? {
-        let _ = href;
-    }
+    write_repo(&src_dir, &sources, compression)?;
     for arch in arches {
         let os: Vec<&Selected> = selected
             .iter()

@@ -123,21 +123,7 @@ impl KojiClient {
             .body(body.to_string())
             .send()
             .await
-            .map_err(|e| {
-                if e.is_timeout() {
-                    KojiError::Timeout {
-                        hub: hub.clone(),
-                        method: m.clone(),
-                        secs: self.timeout.as_secs(),
-                    }
-                } else {
-                    KojiError::Unreachable {
-                        hub: hub.clone(),
-                        method: m.clone(),
-                        detail: error_chain(&e),
-                    }
-                }
-            })?;
+            .map_err(|e| self.transport_error(method, &e))?;
         let status = resp.status();
         if !status.is_success() {
             return Err(KojiError::Http {
@@ -146,21 +132,10 @@ impl KojiClient {
                 status: status.as_u16(),
             });
         }
-        let bytes = resp.bytes().await.map_err(|e| {
-            if e.is_timeout() {
-                KojiError::Timeout {
-                    hub: hub.clone(),
-                    method: m.clone(),
-                    secs: self.timeout.as_secs(),
-                }
-            } else {
-                KojiError::Unreachable {
-                    hub: hub.clone(),
-                    method: m.clone(),
-                    detail: error_chain(&e),
-                }
-            }
-        })?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(method, &e))?;
         match xmlrpc::decode_response(&bytes) {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(f)) => Err(KojiError::Fault {
@@ -248,6 +223,23 @@ impl KojiClient {
                 }),
             })
             .collect())
+    }
+
+    fn transport_error(&self, method: &str, e: &reqwest::Error) -> KojiError {
+        let (hub, method) = (self.hub.clone(), method.to_string());
+        if e.is_timeout() {
+            KojiError::Timeout {
+                hub,
+                method,
+                secs: self.timeout.as_secs(),
+            }
+        } else {
+            KojiError::Unreachable {
+                hub,
+                method,
+                detail: error_chain(e),
+            }
+        }
     }
 
     fn unexpected(&self, method: &str, detail: &str) -> KojiError {

@@ -757,16 +757,7 @@ impl HubData {
                 if method == "listTagged" {
                     return Ok(Value::Array(builds));
                 }
-                let arches: Option<Vec<String>> = match a.get("arch") {
-                    Some(Value::String(s)) => Some(vec![s.clone()]),
-                    Some(Value::Array(v)) => Some(
-                        v.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_string)
-                            .collect(),
-                    ),
-                    _ => None,
-                };
+                let arches = arch_list(a.get("arch"));
                 let rpmsigs = flag("rpmsigs", false);
                 let mut by_build: std::collections::HashMap<i64, Vec<usize>> =
                     std::collections::HashMap::new();
@@ -838,16 +829,7 @@ impl HubData {
             },
             "listRPMs" => {
                 let build_id = get("buildID").as_i64();
-                let arches: Option<Vec<String>> = match a.get("arches") {
-                    Some(Value::String(s)) => Some(vec![s.clone()]),
-                    Some(Value::Array(v)) => Some(
-                        v.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_string)
-                            .collect(),
-                    ),
-                    _ => None,
-                };
+                let arches = arch_list(a.get("arches"));
                 Ok(Value::Array(
                     self.rpms
                         .iter()
@@ -953,6 +935,20 @@ impl HubData {
             "getUser" | "getMavenBuild" | "getWinBuild" => Ok(Value::Nil),
             _ => Err(fault(format!("Invalid method: {method}"))),
         }
+    }
+}
+
+/// An `arch`/`arches` argument: one name or a list of names.
+fn arch_list(v: Option<&Value>) -> Option<Vec<String>> {
+    match v {
+        Some(Value::String(s)) => Some(vec![s.clone()]),
+        Some(Value::Array(v)) => Some(
+            v.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+        ),
+        _ => None,
     }
 }
 

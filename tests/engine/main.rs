@@ -439,14 +439,6 @@ async fn tag_compose_installs_with_real_dnf() {
         ),
         (Some("f40"), Some("deps"), json!([null]))
     );
-    for removed in [
-        "release_is_layered",
-        "runroot",
-        "bootable_x",
-        "gather_source_x",
-    ] {
-        let _ = removed;
-    }
     assert!(
         pungi.get("release_is_layered").is_none() && pungi.get("runroot").is_none(),
         "no options Pungi 4.3 rejects"
