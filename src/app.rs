@@ -126,12 +126,20 @@ impl Application {
         })
     }
 
-    /// Starts the background loops (cleanup) of the `serve` and `worker` roles.
+    /// Starts the background work of the `serve` and `worker` roles: the scheduler (it only
+    /// enqueues), the worker loop, the outbox relay.
     pub fn start_background(&mut self) {
         let pool = self.pool.clone();
         let settings = self.settings.clone();
         self.background.push(tokio::spawn(async move {
-            crate::cleanup::run_forever(pool, settings).await;
+            match crate::schedule::start(pool, settings).await {
+                // The scheduler runs on its own tasks; keep its handle alive.
+                Ok(sched) => {
+                    std::future::pending::<()>().await;
+                    drop(sched);
+                }
+                Err(e) => tracing::error!(error = %e, "cannot start the scheduler"),
+            }
         }));
         let (pool, settings) = (self.pool.clone(), self.settings.clone());
         self.background.push(tokio::spawn(async move {

@@ -1,9 +1,10 @@
-//! Periodic cleanup (contract §2.7, §7.2): expired done/failed composes become removed and
-//! their directories are deleted; composes waiting too long are failed.
+//! The cleanup round (contract §2.7, §7.2), run by a worker as a `cleanup` job that the
+//! scheduler ([`crate::schedule`]) enqueues: expired done/failed composes become removed and
+//! their directories are deleted (unless a live compose reuses them); composes waiting or
+//! generating too long are failed; reusing composes left generating follow the compose they
+//! reuse; running jobs whose lease expired go back to the queue.
 
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::NaiveDateTime;
 
@@ -18,6 +19,14 @@ use crate::domain::State;
 pub struct Report {
     pub removed: Vec<i64>,
     pub failed_stuck: Vec<i64>,
+    pub followed_reused: Vec<i64>,
+    pub reaped_jobs: Vec<i64>,
+}
+
+impl Report {
+    pub fn is_empty(&self) -> bool {
+        *self == Report::default()
+    }
 }
 
 /// The directory a compose's data lives in.
@@ -79,12 +88,19 @@ pub fn run_once(pool: &DbPool, settings: &Settings, now: NaiveDateTime) -> Resul
                 &settings.composes,
             )?;
             report.removed.push(removed.id);
-            // Data of a reused compose stays while a compose reusing it is alive.
-            let live_users = q::reusing(c, compose.id)?
-                .iter()
-                .any(|r| r.state != State::Removed.code());
-            if compose.reused_id.is_none() && !live_users {
-                to_delete.push(compose_dir(&compose, settings));
+            // The data lives in the directory of the compose that generated it (the reused
+            // one); it goes once that compose and every compose reusing it are removed.
+            let owner = match compose.reused_id {
+                Some(rid) => q::get(c, rid)?,
+                None => Some(removed),
+            };
+            if let Some(owner) = owner
+                && owner.state == State::Removed.code()
+                && q::reusing(c, owner.id)?
+                    .iter()
+                    .all(|r| r.state == State::Removed.code())
+            {
+                to_delete.push(compose_dir(&owner, settings));
             }
         }
         let stuck_before = now - chrono::Duration::seconds(settings.worker.stuck_wait_secs);
@@ -102,29 +118,43 @@ pub fn run_once(pool: &DbPool, settings: &Settings, now: NaiveDateTime) -> Resul
             )?;
             report.failed_stuck.push(compose.id);
         }
+        let stuck_before = now - chrono::Duration::seconds(settings.worker.stuck_generating_secs);
+        for compose in q::generating_since(c, stuck_before)? {
+            q::cancel_jobs(c, compose.id, now)?;
+            let reason = format!(
+                "Compose stuck in 'generating' state for longer than {} seconds.",
+                settings.worker.stuck_generating_secs
+            );
+            q::transition(
+                c,
+                &compose,
+                State::Failed,
+                Some(reason),
+                now,
+                &settings.composes,
+            )?;
+            report.failed_stuck.push(compose.id);
+        }
+        for (compose, reused) in q::reusing_generating(c)? {
+            if let Some(to @ (State::Done | State::Failed | State::Removed)) =
+                State::from_code(reused.state)
+            {
+                q::transition(
+                    c,
+                    &compose,
+                    to,
+                    reused.state_reason.clone(),
+                    now,
+                    &settings.composes,
+                )?;
+                report.followed_reused.push(compose.id);
+            }
+        }
+        report.reaped_jobs = crate::queue::reap_expired_leases(c, now)?;
         Ok(())
     })?;
     for dir in to_delete {
         delete_dir(&dir);
     }
     Ok(report)
-}
-
-/// Runs [`run_once`] every `worker.cleanup_interval_secs`.
-pub async fn run_forever(pool: DbPool, settings: Arc<Settings>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(
-        settings.worker.cleanup_interval_secs.max(1),
-    ));
-    loop {
-        tick.tick().await;
-        let (p, s) = (pool.clone(), settings.clone());
-        match tokio::task::spawn_blocking(move || run_once(&p, &s, crate::db::now())).await {
-            Ok(Ok(r)) if r != Report::default() => {
-                tracing::info!(removed = ?r.removed, failed = ?r.failed_stuck, "cleanup round")
-            }
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "cleanup round failed"),
-            Err(e) => tracing::error!(error = %e, "cleanup task panicked"),
-        }
-    }
 }

@@ -118,6 +118,7 @@ pub struct ComposeSettings {
     pub max_seconds_to_live: i64,
     pub base_module_names: Vec<String>,
     pub raw_config_urls: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
+    pub arch_queues: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -224,8 +225,11 @@ pub struct AllowedClients {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct WorkerSettings {
-    pub cleanup_interval_secs: u64,
+    pub queues: Vec<String>,
+    pub pg_listen: bool,
+    pub cleanup_schedule: String,
     pub stuck_wait_secs: i64,
+    pub stuck_generating_secs: i64,
 }
 
 impl Default for ServerSettings {
@@ -264,6 +268,7 @@ impl Default for ComposeSettings {
             max_seconds_to_live: 259_200,
             base_module_names: vec!["platform".into(), "bootstrap".into()],
             raw_config_urls: BTreeMap::new(),
+            arch_queues: vec![],
         }
     }
 }
@@ -295,8 +300,11 @@ impl Default for AuthSettings {
 impl Default for WorkerSettings {
     fn default() -> Self {
         Self {
-            cleanup_interval_secs: 60,
+            queues: vec![],
+            pg_listen: true,
+            cleanup_schedule: "0 * * * * *".into(),
             stuck_wait_secs: 3 * 86_400,
+            stuck_generating_secs: 2 * 7_200,
         }
     }
 }
@@ -387,6 +395,10 @@ pub const DOCS: &[(&str, &str)] = &[
     (
         "composes.raw_config_urls",
         "raw_config sources: `name = { url = ..., config_filename = ..., ... }`.",
+    ),
+    (
+        "composes.arch_queues",
+        "Composes for one of these arches go to the job queue `arch-<arch>` (for workers on hosts of that arch); others to the queue named after their source type.",
     ),
     (
         "auth",
@@ -579,12 +591,24 @@ pub const DOCS: &[(&str, &str)] = &[
         "A claimed compose job not finished within this time is taken over by another worker.",
     ),
     (
-        "worker.cleanup_interval_secs",
-        "How often expired composes are removed and stuck ones failed.",
+        "worker.queues",
+        "Job queues this worker claims from (`tag`, `build`, `repo`, `module`, `raw_config`, `pungi_compose`, `arch-<arch>`, `cleanup`); empty = all. `composed worker --queue Q` overrides.",
+    ),
+    (
+        "worker.pg_listen",
+        "On PostgreSQL, wake idle workers with LISTEN/NOTIFY (one extra connection per worker process); polling stays as the safety net. Turn off behind a transaction-pooling PgBouncer.",
+    ),
+    (
+        "worker.cleanup_schedule",
+        "Cron schedule (6 fields, seconds first, UTC) of the cleanup round (expired composes removed, stuck ones failed, expired leases reaped). The scheduler only enqueues a `cleanup` job; a worker runs it.",
     ),
     (
         "worker.stuck_wait_secs",
         "A compose waiting longer than this is failed as stuck.",
+    ),
+    (
+        "worker.stuck_generating_secs",
+        "A compose generating longer than this is failed as stuck.",
     ),
 ];
 
@@ -729,6 +753,8 @@ impl Settings {
                 self.engine.repodata_compression
             )));
         }
+        crate::schedule::validate(&self.worker.cleanup_schedule)
+            .map_err(|e| ConfigError::Invalid(format!("worker.cleanup_schedule: {e}")))?;
         if !["text", "json"].contains(&self.server.log_format.as_str()) {
             return Err(ConfigError::Invalid(format!(
                 "server.log_format: {:?} is neither \"text\" nor \"json\"",

@@ -11,6 +11,8 @@ pub mod db;
 pub mod domain;
 pub mod engine;
 pub mod koji;
+pub mod queue;
 pub mod reuse;
+pub mod schedule;
 pub mod views;
 pub mod worker;

@@ -39,7 +39,13 @@ enum Command {
     /// The HTTP API only.
     Api,
     /// Background work only (no HTTP).
-    Worker,
+    Worker {
+        /// A job queue to claim from (repeatable): `tag`, `build`, `repo`, `module`,
+        /// `raw_config`, `pungi_compose`, `arch-<arch>`, `cleanup`. Default: `worker.queues`
+        /// (all when empty).
+        #[arg(long = "queue")]
+        queues: Vec<String>,
+    },
     /// Apply database migrations and exit.
     Migrate,
     /// Print the OpenAPI document (or write it to a file).
@@ -104,7 +110,18 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Serve => run(settings, Roles::ALL_IN_ONE),
         Command::Api => run(settings, Roles::API),
-        Command::Worker => run(settings, Roles::WORKER),
+        Command::Worker { queues } => {
+            let mut settings = settings;
+            if !queues.is_empty() {
+                settings.worker.queues = queues
+                    .iter()
+                    .flat_map(|q| q.split(','))
+                    .map(|q| q.trim().to_string())
+                    .filter(|q| !q.is_empty())
+                    .collect();
+            }
+            run(settings, Roles::WORKER)
+        }
         Command::Openapi { .. } => unreachable!("handled above"),
     }
 }

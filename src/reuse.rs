@@ -1,4 +1,4 @@
-//! Reuse of an identical done compose (contract §2.4): same source type, older, not itself
+//! Reuse of an identical done or generating compose (contract §2.4): same source type, older, not itself
 //! reusing; equal fields (lists compared as sets); Koji-event rules — a tag compose is reused
 //! only if the tag and every tag it inherits from are unchanged since the candidate's event.
 
@@ -44,18 +44,34 @@ pub fn same_request(a: &Compose, b: &Compose) -> bool {
         && a.multilib_method == b.multilib_method
 }
 
-/// Done composes that could be reused by `c`, newest first.
+/// The reason a generating compose carries once its engine runs (no state change): only such
+/// composes are reuse candidates while generating.
+pub const GENERATING_REASON: &str = "Compose is generating";
+
+/// Composes that could be reused by `c`: done ones newest first, then generating ones (whose
+/// engine runs) oldest first.
 pub fn candidates(conn: &mut AnyConnection, c: &Compose) -> QueryResult<Vec<Compose>> {
-    composes::table
-        .filter(composes::source_type.eq(c.source_type))
-        .filter(composes::id.lt(c.id))
-        .filter(composes::reused_id.is_null())
+    let base = || {
+        composes::table
+            .filter(composes::source_type.eq(c.source_type))
+            .filter(composes::id.lt(c.id))
+            .filter(composes::reused_id.is_null())
+            .filter(composes::source.eq(c.source.clone()))
+            .limit(200)
+            .select(Compose::as_select())
+    };
+    let mut out: Vec<Compose> = base()
         .filter(composes::state.eq(State::Done.code()))
-        .filter(composes::source.eq(&c.source))
         .order(composes::id.desc())
-        .limit(200)
-        .select(Compose::as_select())
-        .load(conn)
+        .load(conn)?;
+    out.extend(
+        base()
+            .filter(composes::state.eq(State::Generating.code()))
+            .filter(composes::state_reason.eq(GENERATING_REASON))
+            .order(composes::id.asc())
+            .load(conn)?,
+    );
+    Ok(out)
 }
 
 /// Picks the compose `c` may reuse. `event` is `c`'s resolved Koji event.

@@ -394,6 +394,7 @@ pub async fn create_compose(
         Ok(write_tx(c, |c| q::insert(c, &row, &settings.composes))?)
     })
     .await?;
+    crate::queue::wake_local();
     tracing::info!(compose = compose.id, owner = %compose.owner, source_type = compose.source_type, source = %compose.source, "compose requested");
     Ok(HttpResponse::Ok().json(ComposeView::new(&compose, &state.settings.composes, false)))
 }
@@ -520,6 +521,9 @@ pub async fn renew_compose(
         )?)
     })
     .await?;
+    if copy {
+        crate::queue::wake_local();
+    }
     tracing::info!(compose = compose.id, from = id, copy, "compose renewed");
     Ok(HttpResponse::Ok().json(ComposeView::new(&compose, &state.settings.composes, false)))
 }
@@ -578,8 +582,8 @@ enum DeleteOutcome {
     Accepted,
 }
 
-/// `DELETE /api/1/composes/{id}`: cancel a waiting compose (owner or admin), or mark a done or
-/// failed compose for removal (admin).
+/// `DELETE /api/1/composes/{id}`: cancel a waiting or generating compose (owner or admin), or
+/// mark a done or failed compose for removal (admin).
 #[utoipa::path(
     delete,
     path = "/api/1/composes/{id}",
@@ -608,7 +612,9 @@ pub async fn delete_compose(
             let compose = q::get(c, id)?.ok_or_else(not_found)?;
             let now = crate::db::now();
             match State::from_code(compose.state) {
-                Some(State::Wait) => {
+                // Cancel: a waiting compose, or (composed's addition) a generating one, whose
+                // worker notices at its next heartbeat and stops the engine.
+                Some(State::Wait | State::Generating) => {
                     if !is_admin && identity.username.as_deref() != Some(compose.owner.as_str()) {
                         return Err(ApiError::forbidden(format!(
                             "Compose (id={id}) can not be canceled, it's owned by someone else."

@@ -67,16 +67,32 @@ pub fn render_metrics(counts: &[(i32, i32, i64)], outbox_pending: i64) -> String
 #[utoipa::path(get, path = "/api/1/metrics/", tag = "server",
     responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain")))]
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let (counts, pending) = db(&state, |c| {
+    let (counts, pending, jobs) = db(&state, |c| {
         let counts = crate::db::composes::counts(c)?;
         let pending = crate::db::composes::count_pending_messages(c)?;
-        Ok((counts, pending))
+        let jobs = crate::queue::counts(c)?;
+        Ok((counts, pending, jobs))
     })
     .await?;
+    let mut body = render_metrics(&counts, pending);
+    body.push_str(&render_job_metrics(&jobs));
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(render_metrics(&counts, pending)))
+        .body(body))
+}
+
+/// `composed_jobs{queue,state}`: the job queue by queue and state.
+fn render_job_metrics(jobs: &[(String, String, i64)]) -> String {
+    let mut out = String::from(
+        "# HELP composed_jobs Jobs in the queue by queue and state.\n# TYPE composed_jobs gauge\n",
+    );
+    for (queue, state, n) in jobs {
+        out.push_str(&format!(
+            "composed_jobs{{queue=\"{queue}\",state=\"{state}\"}} {n}\n"
+        ));
+    }
+    out
 }
 
 pub async fn openapi_json() -> HttpResponse {

@@ -9,8 +9,8 @@ use diesel::result::Error as DieselError;
 use diesel::sql_types::BigInt;
 
 use super::AnyConnection;
-use super::models::{Compose, NewCompose, NewJob, NewOutboxMessage};
-use super::schema::{composes, jobs, outbox};
+use super::models::{Compose, NewCompose, NewOutboxMessage};
+use super::schema::{composes, outbox};
 use crate::config::ComposeSettings;
 use crate::domain::State;
 use crate::views::state_changed_message;
@@ -20,11 +20,7 @@ type Backend = <AnyConnection as diesel::Connection>::Backend;
 /// Topic of the state-change messages in the outbox.
 pub const STATE_CHANGED_TOPIC: &str = "odcs.compose.state-changed";
 
-/// Job kinds.
-pub const JOB_GENERATE: &str = "generate";
-/// Job states.
-pub const JOB_QUEUED: &str = "queued";
-pub const JOB_CANCELLED: &str = "cancelled";
+pub use crate::queue::{KIND_GENERATE as JOB_GENERATE, QUEUED as JOB_QUEUED};
 
 fn last_insert_id(conn: &mut AnyConnection) -> QueryResult<i64> {
     match conn {
@@ -60,13 +56,6 @@ pub fn new_message_id() -> String {
     )
 }
 
-fn queue_for(source_type: i32) -> &'static str {
-    match crate::domain::SourceType::from_code(source_type) {
-        Some(crate::domain::SourceType::Pulp) => "pulp",
-        _ => "default",
-    }
-}
-
 fn write_state_message(
     conn: &mut AnyConnection,
     c: &Compose,
@@ -96,19 +85,12 @@ pub fn insert(
         .execute(conn)?;
     let id = last_insert_id(conn)?;
     let compose = get(conn, id)?.ok_or(DieselError::NotFound)?;
-    diesel::insert_into(jobs::table)
-        .values(NewJob {
-            kind: JOB_GENERATE.into(),
-            compose_id: Some(id),
-            queue: queue_for(compose.source_type).into(),
-            state: JOB_QUEUED.into(),
-            attempts: 0,
-            max_attempts: 5,
-            run_after: new.time_submitted,
-            created_at: new.time_submitted,
-            updated_at: new.time_submitted,
-        })
-        .execute(conn)?;
+    let queue =
+        crate::queue::queue_for(compose.source_type, &compose.arches, &settings.arch_queues);
+    crate::queue::enqueue(
+        conn,
+        &crate::queue::new_job(JOB_GENERATE, Some(id), &queue, None, new.time_submitted),
+    )?;
     write_state_message(conn, &compose, settings, new.time_submitted)?;
     Ok(compose)
 }
@@ -300,19 +282,14 @@ pub fn transition(
     Ok(c)
 }
 
-/// Marks the queued jobs of a compose cancelled.
+/// Marks the queued and running jobs of a compose cancelled (a running job's worker notices
+/// at its next heartbeat and stops).
 pub fn cancel_jobs(
     conn: &mut AnyConnection,
     compose_id: i64,
     at: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(
-        jobs::table
-            .filter(jobs::compose_id.eq(compose_id))
-            .filter(jobs::state.eq(JOB_QUEUED)),
-    )
-    .set((jobs::state.eq(JOB_CANCELLED), jobs::updated_at.eq(at)))
-    .execute(conn)
+    crate::queue::cancel_for_compose(conn, compose_id, at)
 }
 
 /// `time_to_expire := max(current, until)` for the compose, the compose it reuses and every
@@ -373,6 +350,36 @@ pub fn waiting_since(conn: &mut AnyConnection, before: NaiveDateTime) -> QueryRe
         .select(Compose::as_select())
         .order(composes::id.asc())
         .load(conn)
+}
+
+/// Composes generating since before `before` (by `time_started`).
+pub fn generating_since(
+    conn: &mut AnyConnection,
+    before: NaiveDateTime,
+) -> QueryResult<Vec<Compose>> {
+    composes::table
+        .filter(composes::state.eq(State::Generating.code()))
+        .filter(composes::time_started.lt(before))
+        .select(Compose::as_select())
+        .order(composes::id.asc())
+        .load(conn)
+}
+
+/// Generating composes that reuse another compose, with the compose they reuse.
+pub fn reusing_generating(conn: &mut AnyConnection) -> QueryResult<Vec<(Compose, Compose)>> {
+    let reusing: Vec<Compose> = composes::table
+        .filter(composes::state.eq(State::Generating.code()))
+        .filter(composes::reused_id.is_not_null())
+        .select(Compose::as_select())
+        .order(composes::id.asc())
+        .load(conn)?;
+    let mut out = Vec::with_capacity(reusing.len());
+    for r in reusing {
+        if let Some(target) = get(conn, r.reused_id.expect("filtered"))? {
+            out.push((r, target));
+        }
+    }
+    Ok(out)
 }
 
 /// Count of composes per (source_type, state).

@@ -8,6 +8,7 @@ pub mod users;
 
 use std::time::Duration;
 
+use diesel::RunQueryDsl;
 use diesel::connection::{Connection, SimpleConnection, TransactionManager};
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel::result::Error as DieselError;
@@ -102,15 +103,26 @@ pub fn connect(url: &str, size: u32, timeout: Duration) -> Result<(DbPool, Backe
     Ok((pool, backend))
 }
 
-/// Applies the pending migrations of the pool's backend.
+/// Applies the pending migrations of the pool's backend. On PostgreSQL a session advisory lock
+/// serialises processes that start together (one API and several workers on a fresh database).
 pub fn migrate(pool: &DbPool) -> Result<Vec<String>, DbError> {
     let mut conn = pool.get().map_err(|e| DbError::Pool(e.to_string()))?;
+    const LOCK: i64 = 0x636f_6d70_6f73_6564; // "composed"
     let applied = match &mut *conn {
-        AnyConnection::Postgresql(c) => c.run_pending_migrations(PG_MIGRATIONS),
-        AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+        AnyConnection::Postgresql(c) => {
+            diesel::sql_query(format!("SELECT pg_advisory_lock({LOCK})")).execute(c)?;
+            let r = c
+                .run_pending_migrations(PG_MIGRATIONS)
+                .map(|v| v.iter().map(|m| m.to_string()).collect::<Vec<_>>());
+            diesel::sql_query(format!("SELECT pg_advisory_unlock({LOCK})")).execute(c)?;
+            r
+        }
+        AnyConnection::Sqlite(c) => c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|v| v.iter().map(|m| m.to_string()).collect::<Vec<_>>()),
     }
     .map_err(|e| DbError::Migration(e.to_string()))?;
-    Ok(applied.iter().map(|v| v.to_string()).collect())
+    Ok(applied)
 }
 
 /// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (the one writer waits for the

@@ -106,6 +106,7 @@ pub struct Job {
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub dedup_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -120,6 +121,7 @@ pub struct NewJob {
     pub run_after: NaiveDateTime,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub dedup_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]

@@ -61,6 +61,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        dedup_key -> Nullable<Text>,
     }
 }
 

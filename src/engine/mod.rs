@@ -241,6 +241,31 @@ fn repo_pkgset(c: &Compose) -> Result<Vec<Candidate>, EngineError> {
 pub struct Context<'a> {
     pub settings: &'a Settings,
     pub koji: Option<&'a KojiClient>,
+    /// Set when the compose was canceled or its worker lost the job's lease: the engine stops
+    /// at the next file and removes its temporary directory.
+    pub cancel: Cancel,
+}
+
+/// A cancellation flag shared by the worker (which sets it) and the engine (which checks it
+/// between files, and never renames a canceled tree into place).
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Cancel {
+    pub fn cancel(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn check(&self) -> Result<(), EngineError> {
+        if self.is_cancelled() {
+            return fail("Compose generation was canceled.");
+        }
+        Ok(())
+    }
 }
 
 /// Generates compose `c`. Blocking file work runs on the blocking pool.
@@ -274,8 +299,10 @@ pub async fn generate(c: &Compose, ctx: &Context<'_>) -> Result<Outcome, EngineE
     let settings = ctx.settings.clone();
     let compose_id = pungi_compose_id(c);
     let cid = compose_id.clone();
+    let cancel = ctx.cancel.clone();
+    cancel.check()?;
     let rpms = tokio::task::spawn_blocking(move || {
-        build_tree(&c2, &settings, candidates, &arches, event, &cid)
+        build_tree(&c2, &settings, candidates, &arches, event, &cid, &cancel)
     })
     .await
     .map_err(|e| EngineError(format!("Compose generation panicked: {e}")))??;
@@ -299,11 +326,15 @@ fn build_tree(
     arches: &[String],
     event: Option<i64>,
     compose_id: &str,
+    cancel: &Cancel,
 ) -> Result<usize, EngineError> {
     let t0 = std::time::Instant::now();
     // Headers.
     let mut pkgs: Vec<Package> = Vec::with_capacity(candidates.len());
-    for cand in &candidates {
+    for (i, cand) in candidates.iter().enumerate() {
+        if i % 256 == 0 {
+            cancel.check()?;
+        }
         pkgs.push(headers::read(&cand.header_path).map_err(EngineError)?);
     }
     let mut cands = candidates;
@@ -413,7 +444,7 @@ fn build_tree(
         })
         .collect();
     let t1 = std::time::Instant::now();
-    write_tree(c, settings, &selected, arches, event, compose_id)?;
+    write_tree(c, settings, &selected, arches, event, compose_id, cancel)?;
     tracing::info!(
         compose = c.id,
         rpms = selected.len(),
@@ -447,6 +478,7 @@ fn write_repo(
     dir: &Path,
     pkgs: &[&Selected],
     compression: CompressionType,
+    cancel: &Cancel,
 ) -> Result<(), EngineError> {
     let err = |e: &dyn std::fmt::Display| EngineError(format!("{}: {e}", dir.display()));
     std::fs::create_dir_all(dir.join("Packages")).map_err(|e| err(&e))?;
@@ -461,7 +493,10 @@ fn write_repo(
     let linked = std::thread::scope(|scope| {
         let linker = scope.spawn(|| -> Result<(), EngineError> {
             let mut made: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
-            for (s, href) in sorted.iter().zip(&hrefs) {
+            for (i, (s, href)) in sorted.iter().zip(&hrefs).enumerate() {
+                if i % 256 == 0 {
+                    cancel.check()?;
+                }
                 let dest = dir.join(href);
                 let parent = dest.parent().expect("parent").to_path_buf();
                 if !made.contains(&parent) {
@@ -637,6 +672,7 @@ fn write_tree(
     arches: &[String],
     event: Option<i64>,
     compose_id: &str,
+    cancel: &Cancel,
 ) -> Result<(), EngineError> {
     let base = target_base(c, settings);
     if !base.is_dir() {
@@ -646,9 +682,36 @@ fn write_tree(
         ));
     }
     let name = format!("odcs-{}", c.id);
-    let final_dir = base.join(&name);
-    let tmp = base.join(format!(".{name}.tmp-{}", std::process::id()));
+    let tmp = base.join(format!(".{name}.tmp-{}", process_tag()));
     let _ = std::fs::remove_dir_all(&tmp);
+    let written = write_tree_into(
+        c, settings, selected, arches, event, compose_id, cancel, &base, &name, &tmp,
+    );
+    if written.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    written
+}
+
+/// `<hostname>-<pid>`: names this process's temporary directories on a shared mount.
+pub fn process_tag() -> String {
+    format!("{}-{}", crate::worker::hostname(), std::process::id())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_tree_into(
+    c: &Compose,
+    settings: &Settings,
+    selected: &[Selected],
+    arches: &[String],
+    event: Option<i64>,
+    compose_id: &str,
+    cancel: &Cancel,
+    base: &Path,
+    name: &str,
+    tmp: &Path,
+) -> Result<(), EngineError> {
+    let final_dir = base.join(name);
     let io = |e: std::io::Error| EngineError(format!("{}: {e}", tmp.display()));
     let compression = if settings.engine.repodata_compression == "zstd" {
         CompressionType::Zstd
@@ -694,7 +757,7 @@ fn write_tree(
         .filter(|s| s.cat == Category::Source)
         .collect();
     let src_dir = variant.join("source/tree");
-    write_repo(&src_dir, &sources, compression)?;
+    write_repo(&src_dir, &sources, compression, cancel)?;
     for arch in arches {
         let os: Vec<&Selected> = selected
             .iter()
@@ -709,8 +772,13 @@ fn write_tree(
             })
             .collect();
         let os_dir = variant.join(arch).join("os");
-        write_repo(&os_dir, &os, compression)?;
-        write_repo(&variant.join(arch).join("debug/tree"), &debug, compression)?;
+        write_repo(&os_dir, &os, compression, cancel)?;
+        write_repo(
+            &variant.join(arch).join("debug/tree"),
+            &debug,
+            compression,
+            cancel,
+        )?;
         for s in &os {
             record(
                 arch,
@@ -801,7 +869,7 @@ fn write_tree(
     let view = crate::views::ComposeView::new(c, &settings.composes, false);
     std::fs::write(
         variant.join(format!("{name}.repo")),
-        repo_file(&name, &view.result_repo),
+        repo_file(name, &view.result_repo),
     )
     .map_err(io)?;
     // The Pungi configuration that would reproduce this compose.
@@ -818,24 +886,48 @@ fn write_tree(
         )
         .map_err(io)?;
     }
-    // Into place: whole or not at all.
+    // Into place: whole or not at all, and never for a canceled generation.
+    cancel.check()?;
     if final_dir.exists() {
         std::fs::remove_dir_all(&final_dir)
             .map_err(|e| EngineError(format!("{}: {e}", final_dir.display())))?;
     }
-    std::fs::rename(&tmp, &final_dir)
+    std::fs::rename(tmp, &final_dir)
         .map_err(|e| EngineError(format!("cannot move {} into place: {e}", tmp.display())))?;
     Ok(())
 }
 
-/// Removes temporary directories left by killed generations.
-pub fn clean_leftovers(base: &Path) {
-    if let Ok(entries) = std::fs::read_dir(base) {
-        for e in entries.flatten() {
-            let n = e.file_name().to_string_lossy().into_owned();
-            if n.starts_with(".odcs-") && n.contains(".tmp-") {
-                let _ = std::fs::remove_dir_all(e.path());
-            }
+/// Removes temporary directories left by killed generations: of compose `compose_id` (called
+/// by the worker that took over its job, so their owners are gone or lost the lease), or, when
+/// `None`, those of dead processes of this host (called at worker start). Returns how many.
+pub fn clean_leftovers(base: &Path, compose_id: Option<i64>) -> usize {
+    let host = crate::worker::hostname();
+    let mut removed = 0;
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return 0;
+    };
+    for e in entries.flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        let Some((compose, owner)) = n
+            .strip_prefix(".odcs-")
+            .and_then(|rest| rest.split_once(".tmp-"))
+        else {
+            continue;
+        };
+        let stale = match compose_id {
+            Some(id) => compose == id.to_string(),
+            None => owner
+                .rsplit_once('-')
+                .filter(|(h, _)| *h == host)
+                .and_then(|(_, pid)| pid.parse::<u32>().ok())
+                .is_some_and(|pid| {
+                    pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists()
+                }),
+        };
+        if stale && std::fs::remove_dir_all(e.path()).is_ok() {
+            tracing::info!(dir = %e.path().display(), "removed a leftover temporary directory");
+            removed += 1;
         }
     }
+    removed
 }

@@ -249,16 +249,20 @@ both_backends!(delete_per_state_99_to_101, |app| {
         app.outbox_states().await,
         vec![(w, "wait".into()), (w, "failed".into())]
     );
-    // generating and removed → 400.
+    // generating → canceled too (composed's addition; its worker stops at the next heartbeat).
     let g = app.tag_compose("f26").await;
     app.set_state(g, State::Generating, None).await;
-    let m = app.delete(g).await.error(400);
+    let r = app.delete(g).await;
     assert_eq!(
-        m,
-        format!(
-            "Compose (id={g}) can not be removed, its state needs to be done or failed, but it is generating."
-        )
+        r.json(),
+        json!({"status": 202, "message": format!("Compose (id={g}) has been canceled")})
     );
+    let c = app.compose(g).await;
+    assert_eq!(
+        (c.state, c.state_reason.as_deref()),
+        (4, Some("Canceled by anonymous"))
+    );
+    // removed → 400.
     let rm = app.tag_compose("f26").await;
     app.set_state(rm, State::Removed, None).await;
     assert!(

@@ -44,7 +44,7 @@ pub fn postgres_admin_url() -> Option<String> {
     }
 }
 
-fn create_pg_database(admin: &str) -> (String, String) {
+pub fn create_pg_database(admin: &str) -> (String, String) {
     let name = format!(
         "composed_t_{}",
         &composed::db::composes::new_message_id().replace('-', "")[..16]

@@ -4,6 +4,9 @@
 
 #[path = "../common/koji_hub.rs"]
 mod koji_hub;
+#[path = "../common/rpms.rs"]
+#[allow(dead_code)]
+mod rpms;
 #[path = "../api/support.rs"]
 #[allow(dead_code)]
 mod support;
@@ -14,58 +17,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use koji_hub::{HubData, spawn_hub};
-use rpm::{Dependency, FileOptions, PackageBuilder};
+use rpms::{Rpm, r, write_rpm};
 use serde_json::{Value, json};
 use support::{Db, TestApp, spawn_app_full};
-
-struct Rpm<'a> {
-    name: &'a str,
-    arch: &'a str,
-    requires: &'a [&'a str],
-    provides: &'a [&'a str],
-    files: &'a [&'a str],
-}
-
-fn dep(text: &str) -> Dependency {
-    let parts: Vec<&str> = text.split_whitespace().collect();
-    match parts.as_slice() {
-        [n, ">=", v] => Dependency::greater_eq(*n, *v),
-        [n, "=", v] => Dependency::eq(*n, *v),
-        [n, "<=", v] => Dependency::less_eq(*n, *v),
-        [n, ">", v] => Dependency::greater(*n, *v),
-        _ => Dependency::any(text),
-    }
-}
-
-/// Writes one RPM built with the rpm crate; returns its path.
-fn write_rpm(dir: &Path, r: &Rpm, version: &str, release: &str) -> PathBuf {
-    let mut b = PackageBuilder::new(
-        r.name,
-        version,
-        "MIT",
-        r.arch,
-        &format!("{} test package", r.name),
-    );
-    b.release(release).description("Built by composed's tests.");
-    for q in r.requires {
-        b.requires(dep(q));
-    }
-    for p in r.provides {
-        b.provides(dep(p));
-    }
-    for f in r.files {
-        b.with_file_contents(
-            format!("{} {f}\n", r.name).into_bytes(),
-            FileOptions::new(*f),
-        )
-        .unwrap();
-    }
-    let pkg = b.build().unwrap();
-    std::fs::create_dir_all(dir).unwrap();
-    let path = dir.join(format!("{}-{version}-{release}.{}.rpm", r.name, r.arch));
-    pkg.write_file(&path).unwrap();
-    path
-}
 
 /// Imports a build into the hub and writes its RPMs under `topdir` in Koji's layout.
 fn import(hub: &mut HubData, topdir: &Path, nvr: &str, rpms: &[Rpm]) {
@@ -97,22 +51,6 @@ fn sign(hub: &mut HubData, topdir: &Path, nvr: &str, key: &str) {
             std::fs::create_dir_all(&dest).unwrap();
             std::fs::copy(f.path(), dest.join(f.file_name())).unwrap();
         }
-    }
-}
-
-fn r<'a>(
-    name: &'a str,
-    arch: &'a str,
-    requires: &'a [&'a str],
-    provides: &'a [&'a str],
-    files: &'a [&'a str],
-) -> Rpm<'a> {
-    Rpm {
-        name,
-        arch,
-        requires,
-        provides,
-        files,
     }
 }
 
@@ -699,7 +637,7 @@ async fn a_dead_workers_generation_is_taken_over() {
         .unwrap();
     let pool = app.pool.clone();
     let job = tokio::task::spawn_blocking(move || {
-        composed::worker::claim(&pool, "dead-worker", -1, composed::db::now())
+        composed::queue::claim(&pool, "dead-worker", -1, &[], composed::db::now())
             .unwrap()
             .unwrap()
     })
