@@ -184,11 +184,7 @@ async fn publish_session(
 }
 
 /// Consumes the trigger queue until the process ends, reconnecting with backoff.
-pub async fn run_consumer(
-    settings: Arc<Settings>,
-    tx: mpsc::Sender<Inbound>,
-    counters: Counters,
-) {
+pub async fn run_consumer(settings: Arc<Settings>, tx: mpsc::Sender<Inbound>, counters: Counters) {
     let mut backoff = Backoff::new(settings.messaging.reconnect_max_ms);
     loop {
         match consume_session(&settings, &tx, &counters, &mut backoff).await {

@@ -88,11 +88,11 @@ pub fn normalise_id(id: &str) -> String {
     }
 }
 
+/// A parsed fedmsg message: topic, normalised message id, payload (`msg`).
+pub type Fedmsg = (String, Option<String>, Map<String, Value>);
+
 /// Parses a fedmsg message (`[topic, envelope]`).
-pub fn parse_fedmsg<B: AsRef<[u8]>>(
-    frames: &[B],
-    max_bytes: usize,
-) -> Result<(String, Option<String>, Map<String, Value>), Malformed> {
+pub fn parse_fedmsg<B: AsRef<[u8]>>(frames: &[B], max_bytes: usize) -> Result<Fedmsg, Malformed> {
     if frames.len() != 2 {
         return Err(Malformed::Frames);
     }
@@ -105,10 +105,10 @@ pub fn parse_fedmsg<B: AsRef<[u8]>>(
     let Value::Object(mut env) = env else {
         return Err(Malformed::NotObject);
     };
-    if let Some(t) = env.get("topic") {
-        if t.as_str() != Some(topic) {
-            return Err(Malformed::TopicMismatch);
-        }
+    if let Some(t) = env.get("topic")
+        && t.as_str() != Some(topic)
+    {
+        return Err(Malformed::TopicMismatch);
     }
     let msg_id = env.get("msg_id").and_then(Value::as_str).map(normalise_id);
     match env.remove("msg") {
@@ -312,15 +312,24 @@ mod tests {
     #[test]
     fn amqp_shapes() {
         let (id, p) = parse_amqp(Some("x-1"), br#"{"tag": "f41"}"#, 100).unwrap();
-        assert_eq!((id.as_deref(), p["tag"].as_str()), (Some("x-1"), Some("f41")));
+        assert_eq!(
+            (id.as_deref(), p["tag"].as_str()),
+            (Some("x-1"), Some("f41"))
+        );
         // Bridged fedmsg envelope: payload under msg, id from the envelope when no property.
         let bridged = json!({"topic": "t", "msg_id": "2026-e3fe6de4-640e-4edc-ad6a-f48d190402a4", "msg": {"tag": "f42"}}).to_string();
         let (id, p) = parse_amqp(None, bridged.as_bytes(), 1000).unwrap();
         assert_eq!(id.as_deref(), Some("e3fe6de4-640e-4edc-ad6a-f48d190402a4"));
         assert_eq!(p["tag"], "f42");
-        assert_eq!(parse_amqp(None, b"[]", 100).unwrap_err(), Malformed::NotObject);
+        assert_eq!(
+            parse_amqp(None, b"[]", 100).unwrap_err(),
+            Malformed::NotObject
+        );
         assert_eq!(parse_amqp(None, b"\xff", 100).unwrap_err(), Malformed::Json);
-        assert_eq!(parse_amqp(None, b"{}", 1).unwrap_err(), Malformed::Oversized);
+        assert_eq!(
+            parse_amqp(None, b"{}", 1).unwrap_err(),
+            Malformed::Oversized
+        );
     }
 
     #[test]
@@ -359,7 +368,9 @@ mod tests {
         )
         .unwrap()
         .unwrap();
-        assert!(matches!(m, Event::Module { ref state_name, state: 5, .. } if state_name == "ready"));
+        assert!(
+            matches!(m, Event::Module { ref state_name, state: 5, .. } if state_name == "ready")
+        );
         assert_eq!(
             classify("mbs.module.state.change", &obj(json!({"name": "n"}))).unwrap_err(),
             Malformed::MissingField

@@ -96,7 +96,11 @@ pub fn spawn(pool: DbPool, settings: Arc<Settings>) -> Vec<tokio::task::JoinHand
         )));
     }
     if !t.fedmsg_inbound_endpoint.is_empty() {
-        let (ep, tx, c) = (t.fedmsg_inbound_endpoint.clone(), tx.clone(), counters.clone());
+        let (ep, tx, c) = (
+            t.fedmsg_inbound_endpoint.clone(),
+            tx.clone(),
+            counters.clone(),
+        );
         tasks.push(tokio::spawn(zmq_listen::run(
             Mode::Bind,
             ep,
@@ -249,8 +253,7 @@ fn matches(rule: &TriggerRule, events: &[String], ev: &Event, settings: &Setting
         } => {
             !rule.module.is_empty()
                 && rule.module == format!("{name}:{stream}")
-                && t
-                    .module_states
+                && t.module_states
                     .iter()
                     .any(|s| s == state_name || *s == state.to_string())
         }

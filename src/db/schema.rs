@@ -108,4 +108,11 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(composes, jobs, outbox, users, triggers, bus_counters);
+diesel::allow_tables_to_appear_in_same_query!(
+    composes,
+    jobs,
+    outbox,
+    users,
+    triggers,
+    bus_counters
+);
