@@ -1257,3 +1257,81 @@ async fn malformed_frames_are_counted_and_the_listener_keeps_working() {
     );
     assert_eq!(composes_of(&app, "bot").await.len(), 1);
 }
+
+// ---------------------------------------------------------------- schedules
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cron_rule_makes_one_compose_per_tick_across_processes() {
+    let rule = TriggerRule {
+        name: "nightly".into(),
+        cron: "* * * * * *".into(),
+        source: "f41".into(),
+        arches: Some(vec!["x86_64".into()]),
+        ..Default::default()
+    };
+    let r1 = rule.clone();
+    let a = spawn_app_full(
+        Db::Sqlite,
+        move |s: &mut Settings| {
+            s.triggers.owner = "cron-bot".into();
+            s.triggers.rules = vec![r1];
+        },
+        true,
+    )
+    .await
+    .unwrap();
+    // A second process on the same database runs the same schedule.
+    let url = a.settings.database.url.clone();
+    let _b = spawn_app_full(
+        Db::Sqlite,
+        move |s: &mut Settings| {
+            s.database.url = url;
+            s.triggers.owner = "cron-bot".into();
+            s.triggers.rules = vec![rule];
+        },
+        true,
+    )
+    .await
+    .unwrap();
+    wait_for("three scheduled composes", 30, || async {
+        let r = trigger_records(&a).await;
+        (r.len() >= 3).then_some(())
+    })
+    .await;
+    let composes = composes_of(&a, "cron-bot").await;
+    let records: Vec<TriggerRecord> = trigger_records(&a)
+        .await
+        .into_iter()
+        .filter(|r| composes.iter().any(|c| Some(c.id) == r.compose_id))
+        .collect();
+    assert!(records.len() >= 3);
+    assert_eq!(
+        composes.len(),
+        records.len(),
+        "one compose per record: {records:?}"
+    );
+    let keys: HashSet<&str> = records
+        .iter()
+        .map(|r| {
+            r.dedup_key
+                .as_deref()
+                .expect("a scheduled record has a key")
+        })
+        .collect();
+    assert_eq!(
+        keys.len(),
+        records.len(),
+        "one compose per tick: {records:?}"
+    );
+    for r in &records {
+        assert_eq!(r.rule, "nightly");
+        assert_eq!(r.topic, "cron");
+        assert_eq!(r.message_ids, "[]");
+        assert!(r.dedup_key.as_deref().unwrap().starts_with("cron:nightly:"));
+    }
+    assert!(
+        composes
+            .iter()
+            .all(|c| c.source == "f41" && c.arches == "x86_64")
+    );
+}
