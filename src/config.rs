@@ -820,6 +820,7 @@ impl Settings {
     pub fn to_masked_toml(&self) -> String {
         let mut s = self.clone();
         s.database.url = mask_url_password(&s.database.url);
+        s.messaging.amqp_url = mask_url_password(&s.messaging.amqp_url);
         if !s.auth.oidc.introspection_client_secret.is_empty() {
             s.auth.oidc.introspection_client_secret = "***".into();
         }
