@@ -149,6 +149,9 @@ impl Application {
         self.background.push(tokio::spawn(async move {
             crate::bus::run_forever(pool, settings).await;
         }));
+        // fedora-messaging relay, bus listeners, trigger rules (each off unless configured).
+        let events = crate::bus::spawn_events(self.pool.clone(), self.settings.clone());
+        self.background.extend(events);
     }
 
     /// Runs until the server stops (or forever for a worker-only process).

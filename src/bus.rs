@@ -3,6 +3,19 @@
 //! (a connecting PUB of the zeromq crate never reconnects). Rows are marked sent after the
 //! send; while nobody listens the messages are still marked (fedmsg is fire and forget).
 //! Message ids are stable: the outbox row's `message_id`.
+//!
+//! Submodules: [`amqp`] (the same messages as fedora-messaging, and the AMQP listener),
+//! [`inbound`] (parsing and classification of received messages), [`zmq_listen`] (fedmsg
+//! SUB sockets), [`triggers`] (rules, coalescing, de-duplication, cron), [`counters`]
+//! (listener metrics), [`settings`] (`[triggers]`).
+
+#[cfg(feature = "amqp")]
+pub mod amqp;
+pub mod counters;
+pub mod inbound;
+pub mod settings;
+pub mod triggers;
+pub mod zmq_listen;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -132,5 +145,49 @@ pub async fn run_forever(pool: DbPool, settings: Arc<Settings>) {
             ))
             .await;
         }
+    }
+}
+
+/// Starts the bus work beyond the fedmsg relay: the AMQP relay (when `messaging.amqp_url` is
+/// set) and, when rules are configured, the listeners, the trigger engine and its schedules.
+pub fn spawn_events(pool: DbPool, settings: Arc<Settings>) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    #[cfg(feature = "amqp")]
+    if !settings.messaging.amqp_url.is_empty() {
+        let (p, s) = (pool.clone(), settings.clone());
+        tasks.push(tokio::spawn(async move { amqp::run_publisher(p, s).await }));
+    }
+    #[cfg(not(feature = "amqp"))]
+    if !settings.messaging.amqp_url.is_empty() {
+        tracing::warn!("messaging.amqp_url is set but composed was built without the amqp feature");
+    }
+    tasks.extend(triggers::spawn(pool, settings));
+    tasks
+}
+
+/// Exponential reconnect backoff: 100 ms doubling up to `max`, with a little jitter.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    next: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    pub fn new(max_ms: u64) -> Self {
+        Self {
+            next: Duration::from_millis(100),
+            max: Duration::from_millis(max_ms.max(100)),
+        }
+    }
+
+    pub fn reset(&mut self) {
+        self.next = Duration::from_millis(100);
+    }
+
+    /// Sleeps for the current delay and doubles it.
+    pub async fn wait(&mut self) {
+        let jitter = Duration::from_millis(rand::random::<u64>() % 50);
+        tokio::time::sleep(self.next + jitter).await;
+        self.next = (self.next * 2).min(self.max);
     }
 }

@@ -19,6 +19,7 @@ pub struct Settings {
     pub koji: KojiSettings,
     pub engine: EngineSettings,
     pub messaging: MessagingSettings,
+    pub triggers: crate::bus::settings::TriggerSettings,
 }
 
 /// Publishing state changes on the message bus.
@@ -29,6 +30,10 @@ pub struct MessagingSettings {
     pub topic_prefix: String,
     pub environment: String,
     pub relay_interval_ms: u64,
+    pub amqp_url: String,
+    pub amqp_exchange: String,
+    pub amqp_routing_key: String,
+    pub reconnect_max_ms: u64,
 }
 
 impl Default for MessagingSettings {
@@ -38,6 +43,10 @@ impl Default for MessagingSettings {
             topic_prefix: "org.fedoraproject".into(),
             environment: "dev".into(),
             relay_interval_ms: 200,
+            amqp_url: String::new(),
+            amqp_exchange: "amq.topic".into(),
+            amqp_routing_key: String::new(),
+            reconnect_max_ms: 30_000,
         }
     }
 }
@@ -556,6 +565,74 @@ pub const DOCS: &[(&str, &str)] = &[
         "How often the outbox is polled for unsent messages.",
     ),
     (
+        "messaging.amqp_url",
+        "AMQP URL of the RabbitMQ broker for fedora-messaging, e.g. amqp://user:pw@host:5672/%2F; empty = no AMQP (publishing and [triggers] consumer off).",
+    ),
+    (
+        "messaging.amqp_exchange",
+        "Exchange state changes are published to (and the trigger queue is bound to).",
+    ),
+    (
+        "messaging.amqp_routing_key",
+        "Routing key of state changes; empty = <topic_prefix>.<environment>.odcs.compose.state-changed.",
+    ),
+    (
+        "messaging.reconnect_max_ms",
+        "Upper bound of the reconnect backoff of bus connections (AMQP publisher and consumer, ZeroMQ listeners).",
+    ),
+    (
+        "triggers",
+        "Composes triggered by bus events (Koji tag/untag/repo.done, MBS module state) and cron schedules; off while no rule is configured.",
+    ),
+    (
+        "triggers.fedmsg_endpoints",
+        "fedmsg PUB endpoints composed connects a ZeroMQ SUB to (e.g. a Koji hub's or a relay's tcp://host:9940).",
+    ),
+    (
+        "triggers.fedmsg_inbound_endpoint",
+        "Endpoint composed binds a ZeroMQ SUB to, for publishers that connect (fedmsg-logger's relay_inbound); empty = none.",
+    ),
+    (
+        "triggers.amqp_queue",
+        "Durable, non-exclusive queue composed consumes (declared and bound on messaging.amqp_url); empty = no AMQP listener.",
+    ),
+    (
+        "triggers.amqp_routing_keys",
+        "Routing keys the queue is bound to on messaging.amqp_exchange.",
+    ),
+    (
+        "triggers.amqp_prefetch",
+        "Unacknowledged deliveries the broker may push; deliveries that trigger are acknowledged once their compose is stored.",
+    ),
+    (
+        "triggers.max_message_bytes",
+        "Larger messages are counted as malformed (reason oversized) and dropped.",
+    ),
+    (
+        "triggers.owner",
+        "Owner of the triggered composes (the service identity).",
+    ),
+    (
+        "triggers.debounce_ms",
+        "Coalescing window: the first matching event opens it, one compose per rule is made when it closes.",
+    ),
+    (
+        "triggers.koji_instances",
+        "Koji `instance` values accepted (a message without one counts as primary).",
+    ),
+    (
+        "triggers.module_states",
+        "MBS module states (names or numbers) that trigger a module rule: ready (5), done (3), ...",
+    ),
+    (
+        "triggers.dedup_capacity",
+        "Message ids remembered for de-duplication (recent trigger records are reloaded at start).",
+    ),
+    (
+        "triggers.rules",
+        "`[[triggers.rules]]`: name; tag = \"T\" (buildsys.tag/untag of T, or `events`) or module = \"N:S\" (mbs.module.state.change); events; cron (6 fields, UTC); source_type (default tag/module); source (default the tag, or N:S:V:C of the event); packages, builds, sigkeys, arches, flags, results, lookaside_repos, multilib_arches, multilib_method, seconds_to_live, label, compose_type.",
+    ),
+    (
         "koji",
         "The Koji hub tag and build composes read (anonymously), and its topdir.",
     ),
@@ -698,6 +775,7 @@ impl Settings {
             settings.composes.target_dir_url = u.clone();
         }
         settings.validate()?;
+        crate::bus::settings::validate(&settings).map_err(ConfigError::Invalid)?;
         Ok(settings)
     }
 
@@ -768,6 +846,7 @@ impl Settings {
     pub fn to_masked_toml(&self) -> String {
         let mut s = self.clone();
         s.database.url = mask_url_password(&s.database.url);
+        s.messaging.amqp_url = mask_url_password(&s.messaging.amqp_url);
         if !s.auth.oidc.introspection_client_secret.is_empty() {
             s.auth.oidc.introspection_client_secret = "***".into();
         }

@@ -9,7 +9,7 @@ root=$(pwd)
 log() { printf '\n== %s\n' "$*"; }
 
 need_pkgs=()
-for p in libpq-dev libkrb5-dev libssl-dev pkg-config python3-venv wrk rpm createrepo-c dnf dnf-plugins-core python3-solv; do
+for p in libpq-dev libkrb5-dev libssl-dev pkg-config python3-venv wrk rpm createrepo-c dnf dnf-plugins-core python3-solv rabbitmq-server; do
   dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then
@@ -29,14 +29,26 @@ if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
 fi
 pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not reachable on 127.0.0.1:5432" >&2; exit 1; }
 
+# RabbitMQ on 127.0.0.1:5672 (guest/guest on loopback) for the fedora-messaging tests.
+if ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
+  log "starting RabbitMQ"
+  rabbitmq-server -detached || true
+  timeout 120 rabbitmqctl await_startup >/dev/null || true
+fi
+(exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null || { echo "RabbitMQ is not reachable on 127.0.0.1:5672" >&2; exit 1; }
+
 # The real clients, in a venv (PyPI).
 venv="${COMPOSED_TEST_VENV:-$root/.venv}"
-clients=('odcs[client]==0.9.2' 'koji==1.36.1' 'productmd' 'pyzmq')
-if ! "$venv/bin/python" -c 'import odcs.client.odcs, koji, productmd, zmq' 2>/dev/null || [ ! -x "$venv/bin/koji" ]; then
+clients=('odcs[client]==0.9.2' 'koji==1.36.1' 'productmd' 'pyzmq'
+         'fedmsg[commands]==1.1.7' 'fedora-messaging==3.9.1' 'koji-fedoramessaging-messages==1.3.0')
+if ! "$venv/bin/python" -c 'import odcs.client.odcs, koji, productmd, zmq, fedmsg, fedora_messaging, koji_fedoramessaging_messages' 2>/dev/null \
+   || [ ! -x "$venv/bin/koji" ] || [ ! -x "$venv/bin/fedmsg-logger" ] || [ ! -x "$venv/bin/fedora-messaging" ]; then
   log "installing the real clients in $venv: ${clients[*]}"
   [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check "${clients[@]}"
 fi
+"$venv/bin/python" -c 'import odcs.client.odcs, koji, productmd, zmq, fedmsg, fedora_messaging, koji_fedoramessaging_messages' \
+  || { echo "the real clients do not import from $venv" >&2; exit 1; }
 
 export COMPOSED_TEST_VENV="$venv"
 export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"

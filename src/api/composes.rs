@@ -289,7 +289,8 @@ fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("Failed to decode JSON object: {e}")))
 }
 
-fn new_compose_row(
+/// The row of a validated request (shared with the bus triggers).
+pub(crate) fn new_compose_row(
     r: &ComposeRequest,
     owner: String,
     now: NaiveDateTime,

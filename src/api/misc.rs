@@ -67,15 +67,18 @@ pub fn render_metrics(counts: &[(i32, i32, i64)], outbox_pending: i64) -> String
 #[utoipa::path(get, path = "/api/1/metrics/", tag = "server",
     responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain")))]
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let (counts, pending, jobs) = db(&state, |c| {
+    let amqp = !state.settings.messaging.amqp_url.is_empty();
+    let (counts, pending, jobs, bus) = db(&state, move |c| {
         let counts = crate::db::composes::counts(c)?;
         let pending = crate::db::composes::count_pending_messages(c)?;
         let jobs = crate::queue::counts(c)?;
-        Ok((counts, pending, jobs))
+        let bus = crate::bus::counters::render(c, amqp)?;
+        Ok((counts, pending, jobs, bus))
     })
     .await?;
     let mut body = render_metrics(&counts, pending);
     body.push_str(&render_job_metrics(&jobs));
+    body.push_str(&bus);
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
         .content_type("text/plain; version=0.0.4; charset=utf-8")

@@ -74,6 +74,30 @@ diesel::table! {
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
         attempts -> Integer,
+        amqp_sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    triggers (id) {
+        id -> BigInt,
+        rule -> Text,
+        topic -> Text,
+        message_ids -> Text,
+        events -> Integer,
+        received_at -> Timestamp,
+        created_at -> Timestamp,
+        compose_id -> Nullable<BigInt>,
+        dedup_key -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    bus_counters (metric, transport, reason) {
+        metric -> Text,
+        transport -> Text,
+        reason -> Text,
+        total -> BigInt,
     }
 }
 
@@ -85,4 +109,11 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(composes, jobs, outbox, users);
+diesel::allow_tables_to_appear_in_same_query!(
+    composes,
+    jobs,
+    outbox,
+    users,
+    triggers,
+    bus_counters
+);
