@@ -8,8 +8,9 @@
 //! The compose goes through the POST validation and defaults and is written with its job,
 //! its state message and a `triggers` row (rule, topics, message ids, first receipt) in one
 //! transaction; AMQP deliveries are acknowledged after that commit. A cron firing requests a
-//! compose at once; its `triggers` row has a unique `dedup_key`, so several processes running
-//! the same schedule make one compose.
+//! compose at once. Every `triggers` row has a unique `dedup_key` (the cron slot, or the rule's
+//! debounce slot in which its window opened), so several processes running the same schedule,
+//! or listening to the same events, make one compose per slot.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -378,7 +379,17 @@ impl Engine {
         for i in matched {
             let w = self.windows.entry(i).or_insert_with(|| {
                 tracing::debug!(rule = %s.triggers.rules[i].name, "trigger window opened");
-                Window::new(Instant::now() + debounce)
+                let mut w = Window::new(Instant::now() + debounce);
+                // Processes that each saw events of this rule (every fedmsg listener sees all
+                // of them; AMQP consumers share a queue) name their window by the debounce
+                // slot it opened in, and the unique key lets one compose through per slot.
+                let slot_ms = s.triggers.debounce_ms.max(1) as i64;
+                w.dedup_key = Some(format!(
+                    "window:{}:{}",
+                    s.triggers.rules[i].name,
+                    w.first_received.and_utc().timestamp_millis() / slot_ms
+                ));
+                w
             });
             w.msg_ids.push(id.clone());
             if !w.topics.contains(&m.topic) {
@@ -451,7 +462,10 @@ impl Engine {
                 }
             }
             Err(Stored::Duplicate) => {
-                tracing::info!(rule = %rule.name, "scheduled compose already made by another process");
+                tracing::info!(rule = %rule.name, events = w.events, "compose of this window or schedule slot already made by another process");
+                for a in w.acks.drain(..) {
+                    a.ack().await;
+                }
             }
             Err(Stored::Invalid(e)) => {
                 // The rule was validated at start; a request that fails now cannot succeed

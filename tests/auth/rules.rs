@@ -614,21 +614,26 @@ backends!(delete_admins_owners_99_to_106, |app| {
     )
     .await;
     assert_eq!(r.0, 202);
-    // 100: admin on a generating compose → 400.
+    // 100 (divergence, docs/odcs-compat.md): a generating compose is canceled like a waiting
+    // one — not by someone else's user, but by an admin.
     let id = post(&app, "dev", &[], module.clone()).await.1["id"]
         .as_i64()
         .unwrap();
     app.set_state(id, State::Generating, None).await;
-    let r = as_user(
-        &app,
-        reqwest::Method::DELETE,
-        &format!("/api/1/composes/{id}"),
-        "root",
-        &[],
-        None,
-    )
-    .await;
-    assert_eq!(r.0, 400);
+    let path = format!("/api/1/composes/{id}");
+    let r = as_user(&app, reqwest::Method::DELETE, &path, "dev2", &[], None).await;
+    assert_eq!(r.0, 403);
+    assert_eq!(
+        msg(&r),
+        format!("Compose (id={id}) can not be canceled, it's owned by someone else.")
+    );
+    let r = as_user(&app, reqwest::Method::DELETE, &path, "root", &[], None).await;
+    assert_eq!(r.0, 202);
+    let c = app.compose(id).await;
+    assert_eq!(
+        (c.state, c.state_reason.as_deref()),
+        (State::Failed.code(), Some("Canceled by root"))
+    );
 });
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1335,3 +1335,112 @@ async fn a_cron_rule_makes_one_compose_per_tick_across_processes() {
             .all(|c| c.source == "f41" && c.arches == "x86_64")
     );
 }
+
+/// A pyzmq PUB that **binds** (like a Koji hub's fedmsg publisher), waits `argv[2]` seconds
+/// for subscribers to join (slow joiner), and sends the JSON-lines of stdin as in [`BLAST`].
+const BOUND_PUB: &str = r#"
+import json, sys, time, zmq
+ctx = zmq.Context()
+s = ctx.socket(zmq.PUB)
+s.setsockopt(zmq.SNDHWM, 0)
+s.setsockopt(zmq.LINGER, 30000)
+s.bind(sys.argv[1])
+time.sleep(float(sys.argv[2]))
+n = 0
+for line in sys.stdin:
+    s.send_multipart([f.encode() for f in json.loads(line)["frames"]])
+    n += 1
+s.close()
+ctx.term()
+print("sent", n, flush=True)
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_listening_processes_make_one_compose_per_window() {
+    let Some(bin) = support::venv_bin() else {
+        return;
+    };
+    let port = free_port();
+    let rule = TriggerRule {
+        name: "shared".into(),
+        tag: "f41-shared".into(),
+        ..Default::default()
+    };
+    let configure = move |s: &mut Settings, rule: TriggerRule| {
+        s.triggers.fedmsg_endpoints = vec![format!("tcp://127.0.0.1:{port}")];
+        s.triggers.owner = "shared-bot".into();
+        s.triggers.debounce_ms = 3_000;
+        s.triggers.rules = vec![rule];
+    };
+    // The publisher binds first; both processes connect their SUB to it.
+    let mut child = Command::new(bin.join("python"))
+        .args(["-c", BOUND_PUB, &format!("tcp://127.0.0.1:{port}"), "4"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let r1 = rule.clone();
+    let a = spawn_app_full(Db::Sqlite, move |s: &mut Settings| configure(s, r1), true)
+        .await
+        .unwrap();
+    let url = a.settings.database.url.clone();
+    let _b = spawn_app_full(
+        Db::Sqlite,
+        move |s: &mut Settings| {
+            configure(s, rule);
+            s.database.url = url;
+        },
+        true,
+    )
+    .await
+    .unwrap();
+    // Every process receives every event (fedmsg is a broadcast).
+    let mut input = String::new();
+    for k in 0..300 {
+        let id = format!("shared-{k}");
+        let frames = vec![
+            TAG_TOPIC.to_string(),
+            envelope(TAG_TOPIC, &id, tag_body("f41-shared")),
+        ];
+        input.push_str(&json!({"frames": frames}).to_string());
+        input.push('\n');
+    }
+    let mut stdin = child.stdin.take().unwrap();
+    let writer =
+        std::thread::spawn(move || std::io::Write::write_all(&mut stdin, input.as_bytes()));
+    let out = finish(child, 60, "the bound publisher").await;
+    writer.join().unwrap().unwrap();
+    assert_eq!(out.trim(), "sent 300");
+    let records = wait_for("a trigger record", 30, || async {
+        let r = trigger_records(&a).await;
+        (!r.is_empty()).then_some(r)
+    })
+    .await;
+    // Both windows have closed by now (3 s after their first event); one compose got through.
+    tokio::time::sleep(Duration::from_millis(4_000)).await;
+    let records = {
+        let later = trigger_records(&a).await;
+        assert!(later.len() >= records.len());
+        later
+    };
+    // Both processes received all 300 events (the counters are shared in the database)...
+    let matched = metric(
+        &metrics(&a).await,
+        "composed_bus_messages_total{transport=\"zmq\",outcome=\"matched\"}",
+    );
+    assert_eq!(matched, 600, "both listeners saw every event");
+    // ... and one compose got through for the window.
+    let keys: Vec<_> = records
+        .iter()
+        .map(|r| (r.id, r.dedup_key.clone()))
+        .collect();
+    assert_eq!(records.len(), 1, "{keys:?}");
+    assert_eq!(composes_of(&a, "shared-bot").await.len(), 1);
+    assert!(
+        records[0]
+            .dedup_key
+            .as_deref()
+            .unwrap()
+            .starts_with("window:shared:")
+    );
+}
