@@ -173,6 +173,19 @@ fn koji_data(topdir: &Path) -> HubData {
             &["/usr/share/acme/child"],
         )],
     );
+    // Multilib: a library with its 32-bit build, a devel package, a tool without libraries.
+    d.create_tag("f40-multi", "x86_64 i686");
+    let rpms_multi = [
+        r("libmulti", "x86_64", &[], &["libmulti.so.1()(64bit)"], &["/usr/lib64/libmulti.so.1"]),
+        r("libmulti", "i686", &[], &["libmulti.so.1"], &["/usr/lib/libmulti.so.1"]),
+        r("libmulti-devel", "x86_64", &["libmulti = 1.0-1.fc40"], &[], &["/usr/include/multi.h"]),
+        r("libmulti-devel", "i686", &["libmulti = 1.0-1.fc40"], &[], &["/usr/include/multi.h"]),
+        r("multi-tool", "x86_64", &["libmulti.so.1()(64bit)"], &[], &["/usr/bin/multi-tool"]),
+        r("multi-tool", "i686", &["libmulti.so.1"], &[], &["/usr/bin/multi-tool"]),
+    ];
+    import(&mut d, topdir, "libmulti-1.0-1.fc40", &rpms_multi);
+    d.add_package("f40-multi", "libmulti");
+    d.tag_build("f40-multi", "libmulti-1.0-1.fc40");
     sign(&mut d, topdir, "libacme-1.1-1.fc40", "4212dc1d");
     for p in [
         "acme-tools",
@@ -946,4 +959,66 @@ async fn renew_after_removal_reproduces_the_same_rpms() {
             .to_string()
             .contains("libacme-0:1.2-1.fc40.x86_64")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multilib_methods_add_the_32_bit_packages() {
+    let e = env().await;
+    let body = |method: &str| {
+        json!({"source": {"type": "tag", "source": "f40-multi",
+                          "packages": ["multi-tool", "libmulti-devel"]},
+               "arches": ["x86_64"], "multilib_arches": ["i686"], "multilib_method": [method],
+               "flags": ["no_reuse"]})
+    };
+    let os = |c: &Value| -> Vec<String> {
+        files_under(&tree(&e.app, c["id"].as_i64().unwrap()).join("compose/Temporary/x86_64/os/Packages"))
+    };
+    // runtime: the 32-bit build of packages that ship shared libraries.
+    let c = compose(&e.app, body("runtime")).await;
+    assert_eq!(c["state_name"], "done", "{c}");
+    assert_eq!(
+        os(&c),
+        [
+            "l/libmulti-1.0-1.fc40.i686.rpm",
+            "l/libmulti-1.0-1.fc40.x86_64.rpm",
+            "l/libmulti-devel-1.0-1.fc40.x86_64.rpm",
+            "m/multi-tool-1.0-1.fc40.x86_64.rpm",
+        ]
+    );
+    let (ok, out) = dnf_install(&e.app, &c, &["libmulti.i686", "libmulti.x86_64"]).await;
+    assert!(ok && out.contains("libmulti-1.0-1.fc40.i686"), "{out}");
+    // rpms.json lists the 32-bit package in the x86_64 tree, as a binary.
+    let rpms: Value = serde_json::from_slice(
+        &std::fs::read(tree(&e.app, c["id"].as_i64().unwrap()).join("compose/metadata/rpms.json")).unwrap(),
+    )
+    .unwrap();
+    let x86 = &rpms["payload"]["rpms"]["Temporary"]["x86_64"];
+    let entry = x86
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|v| v.as_object().unwrap().iter())
+        .find(|(k, _)| k.ends_with(".i686"))
+        .expect("an i686 rpm in the x86_64 tree");
+    assert_eq!(entry.0, "libmulti-0:1.0-1.fc40.i686");
+    assert_eq!(entry.1["category"], "binary");
+    assert_eq!(entry.1["path"], "Temporary/x86_64/os/Packages/l/libmulti-1.0-1.fc40.i686.rpm");
+    // devel: the 32-bit devel package and, by closure, its library.
+    let c = compose(&e.app, body("devel")).await;
+    assert_eq!(
+        os(&c),
+        [
+            "l/libmulti-1.0-1.fc40.i686.rpm",
+            "l/libmulti-1.0-1.fc40.x86_64.rpm",
+            "l/libmulti-devel-1.0-1.fc40.i686.rpm",
+            "l/libmulti-devel-1.0-1.fc40.x86_64.rpm",
+            "m/multi-tool-1.0-1.fc40.x86_64.rpm",
+        ]
+    );
+    // all: every package gathered for x86_64 also for i686.
+    let c = compose(&e.app, body("all")).await;
+    assert_eq!(os(&c).len(), 6, "{:?}", os(&c));
+    // none: nothing 32-bit.
+    let c = compose(&e.app, body("none")).await;
+    assert!(os(&c).iter().all(|p| !p.contains(".i686.")), "{:?}", os(&c));
 }
