@@ -317,6 +317,40 @@ struct Selected {
     pkg: Package,
     cand: Candidate,
     cat: Category,
+    /// The arches whose tree this package of another arch joins (multilib).
+    multilib_for: BTreeSet<String>,
+}
+
+/// Multilib method bits (contract: none 0, runtime 1, devel 2, all 4).
+const MULTILIB_RUNTIME: i32 = 1;
+const MULTILIB_DEVEL: i32 = 2;
+const MULTILIB_ALL: i32 = 4;
+
+/// Whether a package of a multilib arch joins the tree under `method` (Pungi's methods,
+/// simplified): `all` every package; `devel` development packages (`-devel`, or providing
+/// `pkgconfig(…)`); `runtime` packages that ship shared libraries (a soname provide, or a
+/// `.so` file in a library directory).
+fn multilib_qualifies(p: &Package, method: i32) -> bool {
+    if method & MULTILIB_ALL != 0 {
+        return true;
+    }
+    if method & MULTILIB_DEVEL != 0
+        && (p.name().ends_with("-devel")
+            || p.provides()
+                .iter()
+                .any(|d| d.name().starts_with("pkgconfig(")))
+    {
+        return true;
+    }
+    method & MULTILIB_RUNTIME != 0
+        && (p.provides().iter().any(|d| d.name().contains(".so"))
+            || p.files().iter().any(|f| {
+                let path = f.path();
+                ["/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/"]
+                    .iter()
+                    .any(|d| path.starts_with(d))
+                    && path.contains(".so")
+            }))
 }
 
 fn build_tree(
@@ -355,6 +389,12 @@ fn build_tree(
     let mut chosen: BTreeSet<usize> = BTreeSet::new();
     let mut unresolved: Vec<String> = Vec::new();
     let mut missing_requested: BTreeSet<String> = requested.iter().cloned().collect();
+    let multilib_arches: Vec<&str> = c
+        .multilib_arches
+        .split_whitespace()
+        .filter(|m| !arches.iter().any(|a| a == m))
+        .collect();
+    let mut multilib_for: HashMap<usize, BTreeSet<String>> = HashMap::new();
     for arch in arches {
         let idx: Vec<usize> = (0..pkgs.len())
             .filter(|&i| {
@@ -390,7 +430,51 @@ fn build_tree(
             depsolve::closure(&sub, &index, &roots, arch)
         };
         unresolved.extend(unres);
-        chosen.extend(sel.into_iter().map(|i| idx[i]));
+        let names: BTreeSet<&str> = sel
+            .iter()
+            .filter(|&&i| sub[i].arch() == arch)
+            .map(|&i| sub[i].name())
+            .collect();
+        chosen.extend(sel.iter().map(|&i| idx[i]));
+        // Multilib: the packages of `names` built for each multilib arch that the method
+        // admits, with their closure in that arch, join this arch's tree.
+        for m in multilib_arches.iter().filter(|_| c.multilib_method != 0) {
+            let midx: Vec<usize> = (0..pkgs.len())
+                .filter(|&i| {
+                    category(&pkgs[i]) == Category::Binary
+                        && (pkgs[i].arch() == *m || pkgs[i].arch() == "noarch")
+                })
+                .collect();
+            let msub: Vec<Package> = midx.iter().map(|&i| pkgs[i].clone()).collect();
+            let mut roots = Vec::new();
+            for name in &names {
+                let best = (0..msub.len())
+                    .filter(|&j| msub[j].arch() == *m && msub[j].name() == *name)
+                    .max_by(|&a, &b| msub[a].as_evr().cmp(msub[b].as_evr()));
+                if let Some(j) = best
+                    && multilib_qualifies(&msub[j], c.multilib_method)
+                {
+                    roots.push(j);
+                }
+            }
+            if roots.is_empty() {
+                continue;
+            }
+            let (msel, unres) = if no_deps {
+                (roots.iter().copied().collect(), vec![])
+            } else {
+                let mindex = depsolve::ProvideIndex::new(&msub);
+                depsolve::closure(&msub, &mindex, &roots, m)
+            };
+            unresolved.extend(unres);
+            for j in msel {
+                let i = midx[j];
+                chosen.insert(i);
+                if pkgs[i].arch() == *m {
+                    multilib_for.entry(i).or_default().insert(arch.clone());
+                }
+            }
+        }
     }
     if !missing_requested.is_empty() {
         return fail(format!(
@@ -441,6 +525,7 @@ fn build_tree(
             pkg: pkgs[i].clone(),
             cand: cands[i].clone(),
             cat: category(&pkgs[i]),
+            multilib_for: multilib_for.remove(&i).unwrap_or_default(),
         })
         .collect();
     let t1 = std::time::Instant::now();
@@ -762,7 +847,10 @@ fn write_tree_into(
         let os: Vec<&Selected> = selected
             .iter()
             .filter(|s| {
-                s.cat == Category::Binary && (s.pkg.arch() == arch || s.pkg.arch() == "noarch")
+                s.cat == Category::Binary
+                    && (s.pkg.arch() == arch
+                        || s.pkg.arch() == "noarch"
+                        || s.multilib_for.contains(arch))
             })
             .collect();
         let debug: Vec<&Selected> = selected

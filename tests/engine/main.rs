@@ -176,12 +176,48 @@ fn koji_data(topdir: &Path) -> HubData {
     // Multilib: a library with its 32-bit build, a devel package, a tool without libraries.
     d.create_tag("f40-multi", "x86_64 i686");
     let rpms_multi = [
-        r("libmulti", "x86_64", &[], &["libmulti.so.1()(64bit)"], &["/usr/lib64/libmulti.so.1"]),
-        r("libmulti", "i686", &[], &["libmulti.so.1"], &["/usr/lib/libmulti.so.1"]),
-        r("libmulti-devel", "x86_64", &["libmulti = 1.0-1.fc40"], &[], &["/usr/include/multi.h"]),
-        r("libmulti-devel", "i686", &["libmulti = 1.0-1.fc40"], &[], &["/usr/include/multi.h"]),
-        r("multi-tool", "x86_64", &["libmulti.so.1()(64bit)"], &[], &["/usr/bin/multi-tool"]),
-        r("multi-tool", "i686", &["libmulti.so.1"], &[], &["/usr/bin/multi-tool"]),
+        r(
+            "libmulti",
+            "x86_64",
+            &[],
+            &["libmulti.so.1()(64bit)"],
+            &["/usr/lib64/libmulti.so.1"],
+        ),
+        r(
+            "libmulti",
+            "i686",
+            &[],
+            &["libmulti.so.1"],
+            &["/usr/lib/libmulti.so.1"],
+        ),
+        r(
+            "libmulti-devel",
+            "x86_64",
+            &["libmulti = 1.0-1.fc40"],
+            &[],
+            &["/usr/include/multi.h"],
+        ),
+        r(
+            "libmulti-devel",
+            "i686",
+            &["libmulti = 1.0-1.fc40"],
+            &[],
+            &["/usr/include/multi.h"],
+        ),
+        r(
+            "multi-tool",
+            "x86_64",
+            &["libmulti.so.1()(64bit)"],
+            &[],
+            &["/usr/bin/multi-tool"],
+        ),
+        r(
+            "multi-tool",
+            "i686",
+            &["libmulti.so.1"],
+            &[],
+            &["/usr/bin/multi-tool"],
+        ),
     ];
     import(&mut d, topdir, "libmulti-1.0-1.fc40", &rpms_multi);
     d.add_package("f40-multi", "libmulti");
@@ -971,7 +1007,9 @@ async fn multilib_methods_add_the_32_bit_packages() {
                "flags": ["no_reuse"]})
     };
     let os = |c: &Value| -> Vec<String> {
-        files_under(&tree(&e.app, c["id"].as_i64().unwrap()).join("compose/Temporary/x86_64/os/Packages"))
+        files_under(
+            &tree(&e.app, c["id"].as_i64().unwrap()).join("compose/Temporary/x86_64/os/Packages"),
+        )
     };
     // runtime: the 32-bit build of packages that ship shared libraries.
     let c = compose(&e.app, body("runtime")).await;
@@ -989,7 +1027,8 @@ async fn multilib_methods_add_the_32_bit_packages() {
     assert!(ok && out.contains("libmulti-1.0-1.fc40.i686"), "{out}");
     // rpms.json lists the 32-bit package in the x86_64 tree, as a binary.
     let rpms: Value = serde_json::from_slice(
-        &std::fs::read(tree(&e.app, c["id"].as_i64().unwrap()).join("compose/metadata/rpms.json")).unwrap(),
+        &std::fs::read(tree(&e.app, c["id"].as_i64().unwrap()).join("compose/metadata/rpms.json"))
+            .unwrap(),
     )
     .unwrap();
     let x86 = &rpms["payload"]["rpms"]["Temporary"]["x86_64"];
@@ -1002,7 +1041,10 @@ async fn multilib_methods_add_the_32_bit_packages() {
         .expect("an i686 rpm in the x86_64 tree");
     assert_eq!(entry.0, "libmulti-0:1.0-1.fc40.i686");
     assert_eq!(entry.1["category"], "binary");
-    assert_eq!(entry.1["path"], "Temporary/x86_64/os/Packages/l/libmulti-1.0-1.fc40.i686.rpm");
+    assert_eq!(
+        entry.1["path"],
+        "Temporary/x86_64/os/Packages/l/libmulti-1.0-1.fc40.i686.rpm"
+    );
     // devel: the 32-bit devel package and, by closure, its library.
     let c = compose(&e.app, body("devel")).await;
     assert_eq!(
