@@ -90,7 +90,7 @@ fn main() {
         return;
     }
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("composed::engine=info"))
+        .with_env_filter(tracing_subscriber::EnvFilter::new("composed::engine=info,composed::koji=debug"))
         .with_writer(std::io::stderr)
         .init();
     let n: usize = std::env::var("BENCH_RPMS")
@@ -137,12 +137,13 @@ fn main() {
         let (port, _pool) = app.spawn_with_background();
         let base = format!("http://127.0.0.1:{port}");
         let client = reqwest::Client::new();
-        let tag = serde_json::json!({"source": {"type": "tag", "source": "bench"}});
+        // `no_reuse`: every compose is generated (an identical done compose would be reused).
+        let tag = serde_json::json!({"source": {"type": "tag", "source": "bench"}, "flags": ["no_reuse"]});
         composed::engine::headers::clear();
         let whole_cold = compose(&client, &base, tag.clone()).await;
         let whole_warm = median(vec![compose(&client, &base, tag.clone()).await, compose(&client, &base, tag.clone()).await, compose(&client, &base, tag.clone()).await]);
         let packages: Vec<String> = (0..100).map(|i| format!("bench-{:05}", i * (n / 100) + 9)).collect();
-        let some = serde_json::json!({"source": {"type": "tag", "source": "bench", "packages": packages}});
+        let some = serde_json::json!({"source": {"type": "tag", "source": "bench", "packages": packages}, "flags": ["no_reuse"]});
         let some_warm = median(vec![compose(&client, &base, some.clone()).await, compose(&client, &base, some.clone()).await, compose(&client, &base, some.clone()).await]);
         println!("| what | seconds | ratio to createrepo_c |");
         println!("|---|---|---|");

@@ -81,6 +81,7 @@ impl Default for KojiSettings {
 #[serde(default, deny_unknown_fields)]
 pub struct EngineSettings {
     pub repodata_compression: String,
+    pub repodata_compression_level: u32,
     pub poll_interval_ms: u64,
     pub lease_secs: i64,
 }
@@ -89,6 +90,7 @@ impl Default for EngineSettings {
     fn default() -> Self {
         Self {
             repodata_compression: "gzip".into(),
+            repodata_compression_level: 6,
             poll_interval_ms: 500,
             lease_secs: 300,
         }
@@ -658,6 +660,10 @@ pub const DOCS: &[(&str, &str)] = &[
     (
         "engine.repodata_compression",
         "`gzip` (what every dnf reads) or `zstd` (Fedora >= 39 default).",
+    ),
+    (
+        "engine.repodata_compression_level",
+        "Compression level of the repodata, 1 (fastest) to 9 (smallest); 6 is zlib's default, which createrepo_c uses.",
     ),
     (
         "engine.poll_interval_ms",

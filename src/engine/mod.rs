@@ -798,6 +798,7 @@ fn write_tree_into(
 ) -> Result<(), EngineError> {
     let final_dir = base.join(name);
     let io = |e: std::io::Error| EngineError(format!("{}: {e}", tmp.display()));
+    rpmrepo_metadata::utils::set_compression_level(settings.engine.repodata_compression_level);
     let compression = if settings.engine.repodata_compression == "zstd" {
         CompressionType::Zstd
     } else {

@@ -116,6 +116,7 @@ impl KojiClient {
 
     async fn post_once(&self, method: &str, body: &str) -> Result<Value, KojiError> {
         let (hub, m) = (self.hub.clone(), method.to_string());
+        let t0 = std::time::Instant::now();
         let resp = self
             .http
             .post(&self.hub)
@@ -136,7 +137,22 @@ impl KojiClient {
             .bytes()
             .await
             .map_err(|e| self.transport_error(method, &e))?;
-        match xmlrpc::decode_response(&bytes) {
+        let received = t0.elapsed();
+        // Large answers (listTaggedRPMS of a whole tag) are decoded off the async workers.
+        let decoded = if bytes.len() > 256 * 1024 {
+            tokio::task::spawn_blocking(move || xmlrpc::decode_response(&bytes))
+                .await
+                .unwrap_or_else(|e| Err(xmlrpc::XmlError(format!("decoder panicked: {e}"))))
+        } else {
+            xmlrpc::decode_response(&bytes)
+        };
+        tracing::debug!(
+            method,
+            received_ms = received.as_millis() as u64,
+            decoded_ms = (t0.elapsed() - received).as_millis() as u64,
+            "koji call"
+        );
+        match decoded {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(f)) => Err(KojiError::Fault {
                 hub,

@@ -232,205 +232,274 @@ pub fn encode_response(result: &Result<Value, Fault>) -> String {
     out
 }
 
-/// A minimal element tree.
-#[derive(Debug)]
-struct Node {
-    name: String,
+/// A pull parser over the document: values are built straight from the XML events (no
+/// element tree), which matters for `listTaggedRPMS` answers of tens of thousands of RPMs.
+struct Pull<'a> {
+    r: Reader<&'a [u8]>,
+    /// Text read before the structural event that ended it.
     text: String,
-    children: Vec<Node>,
 }
 
-fn parse_tree(xml: &[u8]) -> Result<Node, XmlError> {
-    let mut reader = Reader::from_reader(xml);
-    reader.config_mut().trim_text(false);
-    let mut stack: Vec<Node> = vec![Node {
-        name: String::new(),
-        text: String::new(),
-        children: vec![],
-    }];
-    let mut buf = Vec::new();
-    loop {
-        match reader.read_event_into(&mut buf) {
-            Ok(Event::Start(e)) => stack.push(Node {
-                name: AsRef::<str>::as_ref(&e.name()).to_string(),
-                text: String::new(),
-                children: vec![],
-            }),
-            Ok(Event::Empty(e)) => {
-                let node = Node {
-                    name: AsRef::<str>::as_ref(&e.name()).to_string(),
-                    text: String::new(),
-                    children: vec![],
-                };
-                stack
-                    .last_mut()
-                    .ok_or_else(|| XmlError("unbalanced".into()))?
-                    .children
-                    .push(node);
-            }
-            Ok(Event::End(_)) => {
-                let node = stack.pop().ok_or_else(|| XmlError("unbalanced".into()))?;
-                stack
-                    .last_mut()
-                    .ok_or_else(|| XmlError("unbalanced end tag".into()))?
-                    .children
-                    .push(node);
-            }
-            Ok(Event::Text(t)) => {
-                let text = t.xml10_content();
-                stack
-                    .last_mut()
-                    .ok_or_else(|| XmlError("text outside".into()))?
-                    .text
-                    .push_str(&text);
-            }
-            Ok(Event::GeneralRef(r)) => {
-                let ch = match r.resolve_char_ref() {
-                    Ok(Some(c)) => c.to_string(),
-                    _ => match &*r {
-                        "lt" => "<".into(),
-                        "gt" => ">".into(),
-                        "amp" => "&".into(),
-                        "quot" => "\"".into(),
-                        "apos" => "'".into(),
-                        other => return Err(XmlError(format!("unknown entity &{other};"))),
-                    },
-                };
-                stack
-                    .last_mut()
-                    .ok_or_else(|| XmlError("text outside".into()))?
-                    .text
-                    .push_str(&ch);
-            }
-            Ok(Event::CData(t)) => {
-                stack
-                    .last_mut()
-                    .ok_or_else(|| XmlError("text outside".into()))?
-                    .text
-                    .push_str(&t.xml10_content());
-            }
-            Ok(Event::Eof) => break,
-            Ok(_) => {}
-            Err(e) => {
-                return Err(XmlError(format!(
-                    "at byte {}: {e}",
-                    reader.buffer_position()
-                )));
-            }
-        }
-        buf.clear();
-    }
-    if stack.len() != 1 {
-        return Err(XmlError("unexpected end of document".into()));
-    }
-    let mut root = stack.pop().expect("root");
-    match root.children.len() {
-        1 => Ok(root.children.remove(0)),
-        0 => Err(XmlError("empty document".into())),
-        _ => Err(XmlError("several root elements".into())),
-    }
+/// A structural event.
+enum Tok {
+    Start(String),
+    Empty(String),
+    End(String),
+    Eof,
 }
 
-fn child<'a>(n: &'a Node, name: &str) -> Result<&'a Node, XmlError> {
-    n.children
-        .iter()
-        .find(|c| c.name == name)
-        .ok_or_else(|| XmlError(format!("<{}> has no <{name}>", n.name)))
-}
-
-fn parse_value(n: &Node) -> Result<Value, XmlError> {
-    if n.name != "value" {
-        return Err(XmlError(format!("expected <value>, got <{}>", n.name)));
-    }
-    let Some(t) = n.children.first() else {
-        return Ok(Value::String(n.text.clone()));
-    };
-    let text = t.text.trim();
-    let bad = |kind: &str| XmlError(format!("invalid <{kind}>: {:?}", t.text));
-    Ok(match t.name.as_str() {
-        "int" | "i4" | "i8" => Value::Int(text.parse().map_err(|_| bad(&t.name))?),
-        "boolean" => match text {
-            "1" => Value::Bool(true),
-            "0" => Value::Bool(false),
-            _ => return Err(bad("boolean")),
+fn entity(r: &quick_xml::events::BytesRef<'_>) -> Result<String, XmlError> {
+    Ok(match r.resolve_char_ref() {
+        Ok(Some(c)) => c.to_string(),
+        _ => match &**r {
+            "lt" => "<".into(),
+            "gt" => ">".into(),
+            "amp" => "&".into(),
+            "quot" => "\"".into(),
+            "apos" => "'".into(),
+            other => return Err(XmlError(format!("unknown entity &{other};"))),
         },
-        "string" => Value::String(t.text.clone()),
-        "double" => Value::Double(text.parse().map_err(|_| bad("double"))?),
-        "dateTime.iso8601" => Value::DateTime(text.to_string()),
-        "base64" => Value::Base64(
-            base64::engine::general_purpose::STANDARD
-                .decode(text.split_whitespace().collect::<String>())
-                .map_err(|_| bad("base64"))?,
-        ),
-        "nil" => Value::Nil,
-        "struct" => {
-            let mut m = BTreeMap::new();
-            for member in t.children.iter().filter(|c| c.name == "member") {
-                let name = child(member, "name")?.text.clone();
-                m.insert(name, parse_value(child(member, "value")?)?);
-            }
-            Value::Struct(m)
-        }
-        "array" => {
-            let data = child(t, "data")?;
-            Value::Array(
-                data.children
-                    .iter()
-                    .filter(|c| c.name == "value")
-                    .map(parse_value)
-                    .collect::<Result<_, _>>()?,
-            )
-        }
-        other => return Err(XmlError(format!("unknown value type <{other}>"))),
     })
+}
+
+impl<'a> Pull<'a> {
+    fn new(xml: &'a [u8]) -> Self {
+        let mut r = Reader::from_reader(xml);
+        r.config_mut().trim_text(false);
+        Self {
+            r,
+            text: String::new(),
+        }
+    }
+
+    fn err(&self, what: impl std::fmt::Display) -> XmlError {
+        XmlError(format!("at byte {}: {what}", self.r.buffer_position()))
+    }
+
+    /// The next structural event; the text read before it is left in `self.text`.
+    fn next(&mut self) -> Result<Tok, XmlError> {
+        self.text.clear();
+        loop {
+            match self.r.read_event().map_err(|e| self.err(e))? {
+                Event::Start(e) => return Ok(Tok::Start(AsRef::<str>::as_ref(&e.name()).to_string())),
+                Event::Empty(e) => return Ok(Tok::Empty(AsRef::<str>::as_ref(&e.name()).to_string())),
+                Event::End(e) => return Ok(Tok::End(AsRef::<str>::as_ref(&e.name()).to_string())),
+                Event::Text(t) => {
+                    let t = t.xml10_content();
+                    self.text.push_str(&t);
+                }
+                Event::CData(t) => {
+                    let t = t.xml10_content();
+                    self.text.push_str(&t);
+                }
+                Event::GeneralRef(r) => {
+                    let t = entity(&r)?;
+                    self.text.push_str(&t);
+                }
+                Event::Eof => return Ok(Tok::Eof),
+                _ => {}
+            }
+        }
+    }
+
+    fn expect_start(&mut self, name: &str) -> Result<(), XmlError> {
+        match self.next()? {
+            Tok::Start(n) if n == name => Ok(()),
+            Tok::Start(n) | Tok::Empty(n) => Err(self.err(format!("expected <{name}>, got <{n}>"))),
+            Tok::End(n) => Err(self.err(format!("expected <{name}>, got </{n}>"))),
+            Tok::Eof => Err(XmlError(format!("unexpected end of document, expected <{name}>"))),
+        }
+    }
+
+    fn expect_end(&mut self, name: &str) -> Result<(), XmlError> {
+        match self.next()? {
+            Tok::End(n) if n == name => Ok(()),
+            Tok::Eof => Err(XmlError(format!("unexpected end of document, expected </{name}>"))),
+            _ => Err(self.err(format!("expected </{name}>"))),
+        }
+    }
+
+    /// The text content of the element just started, up to its end tag.
+    fn text_of(&mut self, name: &str) -> Result<String, XmlError> {
+        match self.next()? {
+            Tok::End(n) if n == name => Ok(std::mem::take(&mut self.text)),
+            Tok::Eof => Err(XmlError(format!("unexpected end of document in <{name}>"))),
+            _ => Err(self.err(format!("unexpected element in <{name}>"))),
+        }
+    }
+
+    /// A value whose `<value>` start tag was just read.
+    fn value(&mut self) -> Result<Value, XmlError> {
+        match self.next()? {
+            Tok::End(n) if n == "value" => Ok(Value::String(std::mem::take(&mut self.text))),
+            Tok::Start(t) => {
+                let v = self.typed(&t)?;
+                self.expect_end("value")?;
+                Ok(v)
+            }
+            Tok::Empty(t) => {
+                let v = match t.as_str() {
+                    "nil" => Value::Nil,
+                    "string" => Value::String(String::new()),
+                    "struct" => Value::Struct(BTreeMap::new()),
+                    "base64" => Value::Base64(vec![]),
+                    other => return Err(self.err(format!("invalid empty <{other}/>"))),
+                };
+                self.expect_end("value")?;
+                Ok(v)
+            }
+            Tok::End(n) => Err(self.err(format!("expected </value>, got </{n}>"))),
+            Tok::Eof => Err(XmlError("unexpected end of document in <value>".into())),
+        }
+    }
+
+    fn typed(&mut self, t: &str) -> Result<Value, XmlError> {
+        let bad = |kind: &str, text: &str| XmlError(format!("invalid <{kind}>: {text:?}"));
+        Ok(match t {
+            "int" | "i4" | "i8" => {
+                let text = self.text_of(t)?;
+                Value::Int(text.trim().parse().map_err(|_| bad(t, &text))?)
+            }
+            "boolean" => match self.text_of(t)?.trim() {
+                "1" => Value::Bool(true),
+                "0" => Value::Bool(false),
+                other => return Err(bad("boolean", other)),
+            },
+            "string" => Value::String(self.text_of(t)?),
+            "double" => {
+                let text = self.text_of(t)?;
+                Value::Double(text.trim().parse().map_err(|_| bad("double", &text))?)
+            }
+            "dateTime.iso8601" => Value::DateTime(self.text_of(t)?.trim().to_string()),
+            "base64" => {
+                let text = self.text_of(t)?;
+                Value::Base64(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(text.split_whitespace().collect::<String>())
+                        .map_err(|_| bad("base64", &text))?,
+                )
+            }
+            "nil" => {
+                self.expect_end("nil")?;
+                Value::Nil
+            }
+            "struct" => {
+                let mut m = BTreeMap::new();
+                loop {
+                    match self.next()? {
+                        Tok::Start(n) if n == "member" => {
+                            self.expect_start("name")?;
+                            let name = self.text_of("name")?;
+                            self.expect_start("value")?;
+                            let v = self.value()?;
+                            self.expect_end("member")?;
+                            m.insert(name, v);
+                        }
+                        Tok::End(n) if n == "struct" => break,
+                        _ => return Err(self.err("expected <member> or </struct>")),
+                    }
+                }
+                Value::Struct(m)
+            }
+            "array" => {
+                let mut items = Vec::new();
+                match self.next()? {
+                    Tok::Empty(n) if n == "data" => {}
+                    Tok::Start(n) if n == "data" => loop {
+                        match self.next()? {
+                            Tok::Start(n) if n == "value" => items.push(self.value()?),
+                            Tok::End(n) if n == "data" => break,
+                            _ => return Err(self.err("expected <value> or </data>")),
+                        }
+                    },
+                    _ => return Err(XmlError("<array> has no <data>".into())),
+                }
+                self.expect_end("array")?;
+                Value::Array(items)
+            }
+            other => return Err(XmlError(format!("unknown value type <{other}>"))),
+        })
+    }
+
+    /// The root element's name.
+    fn root(&mut self) -> Result<String, XmlError> {
+        match self.next()? {
+            Tok::Start(n) => Ok(n),
+            Tok::Empty(n) => Err(XmlError(format!("empty root element <{n}/>"))),
+            Tok::End(_) => Err(self.err("unbalanced end tag")),
+            Tok::Eof => Err(XmlError("empty document".into())),
+        }
+    }
 }
 
 /// Parses a `<methodResponse>`: the value, or the fault.
 pub fn decode_response(xml: &[u8]) -> Result<Result<Value, Fault>, XmlError> {
-    let root = parse_tree(xml)?;
-    if root.name != "methodResponse" {
+    let mut p = Pull::new(xml);
+    let root = p.root()?;
+    if root != "methodResponse" {
         return Err(XmlError(format!(
-            "expected <methodResponse>, got <{}>",
-            root.name
+            "expected <methodResponse>, got <{root}>"
         )));
     }
-    if let Ok(fault) = child(&root, "fault") {
-        let v = parse_value(child(fault, "value")?)?;
-        let code = v
-            .get("faultCode")
-            .as_i64()
-            .ok_or_else(|| XmlError("fault without faultCode".into()))?;
-        let message = v
-            .get("faultString")
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        return Ok(Err(Fault { code, message }));
-    }
-    let params = child(&root, "params")?;
-    let param = child(params, "param")?;
-    Ok(Ok(parse_value(child(param, "value")?)?))
+    let out = match p.next()? {
+        Tok::Start(n) if n == "fault" => {
+            p.expect_start("value")?;
+            let v = p.value()?;
+            p.expect_end("fault")?;
+            let code = v
+                .get("faultCode")
+                .as_i64()
+                .ok_or_else(|| XmlError("fault without faultCode".into()))?;
+            let message = v
+                .get("faultString")
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            Err(Fault { code, message })
+        }
+        Tok::Start(n) if n == "params" => {
+            p.expect_start("param")?;
+            p.expect_start("value")?;
+            let v = p.value()?;
+            p.expect_end("param")?;
+            p.expect_end("params")?;
+            Ok(v)
+        }
+        _ => return Err(XmlError("<methodResponse> has no <params> or <fault>".into())),
+    };
+    p.expect_end("methodResponse")?;
+    Ok(out)
 }
 
 /// Parses a `<methodCall>` (test hub side).
 pub fn decode_call(xml: &[u8]) -> Result<(String, Vec<Value>), XmlError> {
-    let root = parse_tree(xml)?;
-    if root.name != "methodCall" {
-        return Err(XmlError(format!(
-            "expected <methodCall>, got <{}>",
-            root.name
-        )));
+    let mut p = Pull::new(xml);
+    let root = p.root()?;
+    if root != "methodCall" {
+        return Err(XmlError(format!("expected <methodCall>, got <{root}>")));
     }
-    let method = child(&root, "methodName")?.text.trim().to_string();
-    let params = match child(&root, "params") {
-        Ok(p) => p
-            .children
-            .iter()
-            .filter(|c| c.name == "param")
-            .map(|p| parse_value(child(p, "value")?))
-            .collect::<Result<_, _>>()?,
-        Err(_) => vec![],
-    };
+    p.expect_start("methodName")?;
+    let method = p.text_of("methodName")?.trim().to_string();
+    let mut params = Vec::new();
+    match p.next()? {
+        Tok::Start(n) if n == "params" => {
+            loop {
+                match p.next()? {
+                    Tok::Start(n) if n == "param" => {
+                        p.expect_start("value")?;
+                        params.push(p.value()?);
+                        p.expect_end("param")?;
+                    }
+                    Tok::End(n) if n == "params" => break,
+                    _ => return Err(p.err("expected <param> or </params>")),
+                }
+            }
+            p.expect_end("methodCall")?;
+        }
+        Tok::Empty(n) if n == "params" => p.expect_end("methodCall")?,
+        Tok::End(n) if n == "methodCall" => {}
+        _ => return Err(p.err("expected <params>")),
+    }
     Ok((method, params))
 }
 
