@@ -90,7 +90,9 @@ fn main() {
         return;
     }
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("composed::engine=info,composed::koji=debug"))
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "composed::engine=info,composed::koji=debug",
+        ))
         .with_writer(std::io::stderr)
         .init();
     let n: usize = std::env::var("BENCH_RPMS")

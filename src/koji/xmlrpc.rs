@@ -281,8 +281,12 @@ impl<'a> Pull<'a> {
         self.text.clear();
         loop {
             match self.r.read_event().map_err(|e| self.err(e))? {
-                Event::Start(e) => return Ok(Tok::Start(AsRef::<str>::as_ref(&e.name()).to_string())),
-                Event::Empty(e) => return Ok(Tok::Empty(AsRef::<str>::as_ref(&e.name()).to_string())),
+                Event::Start(e) => {
+                    return Ok(Tok::Start(AsRef::<str>::as_ref(&e.name()).to_string()));
+                }
+                Event::Empty(e) => {
+                    return Ok(Tok::Empty(AsRef::<str>::as_ref(&e.name()).to_string()));
+                }
                 Event::End(e) => return Ok(Tok::End(AsRef::<str>::as_ref(&e.name()).to_string())),
                 Event::Text(t) => {
                     let t = t.xml10_content();
@@ -307,14 +311,18 @@ impl<'a> Pull<'a> {
             Tok::Start(n) if n == name => Ok(()),
             Tok::Start(n) | Tok::Empty(n) => Err(self.err(format!("expected <{name}>, got <{n}>"))),
             Tok::End(n) => Err(self.err(format!("expected <{name}>, got </{n}>"))),
-            Tok::Eof => Err(XmlError(format!("unexpected end of document, expected <{name}>"))),
+            Tok::Eof => Err(XmlError(format!(
+                "unexpected end of document, expected <{name}>"
+            ))),
         }
     }
 
     fn expect_end(&mut self, name: &str) -> Result<(), XmlError> {
         match self.next()? {
             Tok::End(n) if n == name => Ok(()),
-            Tok::Eof => Err(XmlError(format!("unexpected end of document, expected </{name}>"))),
+            Tok::Eof => Err(XmlError(format!(
+                "unexpected end of document, expected </{name}>"
+            ))),
             _ => Err(self.err(format!("expected </{name}>"))),
         }
     }
@@ -437,9 +445,7 @@ pub fn decode_response(xml: &[u8]) -> Result<Result<Value, Fault>, XmlError> {
     let mut p = Pull::new(xml);
     let root = p.root()?;
     if root != "methodResponse" {
-        return Err(XmlError(format!(
-            "expected <methodResponse>, got <{root}>"
-        )));
+        return Err(XmlError(format!("expected <methodResponse>, got <{root}>")));
     }
     let out = match p.next()? {
         Tok::Start(n) if n == "fault" => {
@@ -465,7 +471,11 @@ pub fn decode_response(xml: &[u8]) -> Result<Result<Value, Fault>, XmlError> {
             p.expect_end("params")?;
             Ok(v)
         }
-        _ => return Err(XmlError("<methodResponse> has no <params> or <fault>".into())),
+        _ => {
+            return Err(XmlError(
+                "<methodResponse> has no <params> or <fault>".into(),
+            ));
+        }
     };
     p.expect_end("methodResponse")?;
     Ok(out)

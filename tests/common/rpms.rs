@@ -96,11 +96,38 @@ pub fn cached_many(prefix: &str, n: usize) -> PathBuf {
     if dir.is_dir() {
         return dir;
     }
-    let building = base.join(format!(".rpms-{prefix}-{n}.{}", std::process::id()));
-    write_many(&building, prefix, n);
-    // Another test process may have won the race: its directory is as good as ours.
-    if std::fs::rename(&building, &dir).is_err() {
-        let _ = std::fs::remove_dir_all(&building);
+    // Test processes run in parallel: one builds the set, the others wait for it.
+    let lock = base.join(format!(".rpms-{prefix}-{n}.lock"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(900);
+    loop {
+        if dir.is_dir() {
+            return dir;
+        }
+        let stale = std::fs::metadata(&lock)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().unwrap_or_default().as_secs() > 600);
+        if stale {
+            let _ = std::fs::remove_file(&lock);
+        }
+        if std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&lock)
+            .is_ok()
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited too long for {}",
+            dir.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
     }
+    let building = base.join(format!(".rpms-{prefix}-{n}.{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&building);
+    write_many(&building, prefix, n);
+    std::fs::rename(&building, &dir).unwrap();
+    let _ = std::fs::remove_file(&lock);
     dir
 }

@@ -661,6 +661,38 @@ async fn repo_compose_from_a_local_directory() {
             .iter()
             .any(|p| p.contains("unrelated"))
     );
+    // repomd.xml's open-checksum and open-size (recorded while writing) match the content.
+    let repodata =
+        tree(&app, c["id"].as_i64().unwrap()).join("compose/Temporary/x86_64/os/repodata");
+    let repomd = std::fs::read_to_string(repodata.join("repomd.xml")).unwrap();
+    let mut checked = 0;
+    for data in repomd.split("<data ").skip(1) {
+        let field = |open: &str, close: &str| {
+            let start = data.find(open).unwrap() + open.len();
+            data[start..start + data[start..].find(close).unwrap()].to_string()
+        };
+        let href = field("<location href=\"repodata/", "\"");
+        let out = Command::new("gzip")
+            .arg("-dc")
+            .arg(repodata.join(&href))
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        use sha2::Digest;
+        let digest = hex::encode(sha2::Sha256::digest(&out.stdout));
+        assert_eq!(
+            field("<open-checksum type=\"sha256\">", "<"),
+            digest,
+            "{href}"
+        );
+        assert_eq!(
+            field("<open-size>", "<"),
+            out.stdout.len().to_string(),
+            "{href}"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 3, "{repomd}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1615,8 +1615,17 @@ impl RepomdRecord {
             .as_secs() as i64;
         self.size = Some(file_metadata.len());
         self.checksum = utils::checksum_file(&file_path, checksum_type)?;
-        self.open_checksum = utils::checksum_inner_file(&file_path, checksum_type)?;
-        self.open_size = utils::size_inner_file(&file_path)?;
+        // composed: use what the writer recorded instead of decompressing the file twice.
+        match utils::take_open_digest(&file_path) {
+            Some((digest, size)) if checksum_type == ChecksumType::Sha256 => {
+                self.open_checksum = Some(Checksum::Sha256(digest));
+                self.open_size = Some(size);
+            }
+            _ => {
+                self.open_checksum = utils::checksum_inner_file(&file_path, checksum_type)?;
+                self.open_size = utils::size_inner_file(&file_path)?;
+            }
+        }
 
         Ok(())
     }

@@ -193,7 +193,58 @@ pub fn writer_to_file(
         CompressionType::Zstd => niffler::send::compression::Format::Zstd,
     };
     let writer = niffler::send::to_path(&filename, format, compression_level())?;
-    Ok((filename, writer))
+    if compression == CompressionType::None {
+        return Ok((filename, writer));
+    }
+    // composed: hash and count the uncompressed stream while it is written, so that the
+    // repomd record needs no decompression pass afterwards (see `take_open_digest`).
+    let hashing = OpenDigestWriter {
+        inner: writer,
+        hasher: <sha2::Sha256 as digest::Digest>::new(),
+        size: 0,
+        path: filename.clone(),
+    };
+    Ok((filename, Box::new(hashing)))
+}
+
+/// The SHA-256 and size of the uncompressed content written to each compressed metadata file
+/// (keyed by the compressed file's path), recorded when its writer is dropped.
+static OPEN_DIGESTS: std::sync::LazyLock<std::sync::Mutex<AHashMap<PathBuf, (String, u64)>>> =
+    std::sync::LazyLock::new(Default::default);
+
+struct OpenDigestWriter {
+    inner: Box<dyn io::Write + Send>,
+    hasher: sha2::Sha256,
+    size: u64,
+    path: PathBuf,
+}
+
+impl io::Write for OpenDigestWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        digest::Digest::update(&mut self.hasher, &buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl Drop for OpenDigestWriter {
+    fn drop(&mut self) {
+        let hasher = std::mem::replace(&mut self.hasher, <sha2::Sha256 as digest::Digest>::new());
+        let digest = hex::encode(digest::Digest::finalize(hasher));
+        if let Ok(mut m) = OPEN_DIGESTS.lock() {
+            m.insert(self.path.clone(), (digest, self.size));
+        }
+    }
+}
+
+/// The open (uncompressed) SHA-256 and size recorded while `path` was written, if any.
+pub fn take_open_digest(path: &Path) -> Option<(String, u64)> {
+    OPEN_DIGESTS.lock().ok()?.remove(path)
 }
 
 /// Whether a file path is considered "primary" metadata (included in primary.xml).
