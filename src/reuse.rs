@@ -108,3 +108,170 @@ pub async fn choose(
     }
     Ok(None)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base(id: i64, source_type: SourceType) -> Compose {
+        Compose {
+            id,
+            source_type: source_type.code(),
+            source: "f40".into(),
+            state: State::Done.code(),
+            packages: Some("bash coreutils".into()),
+            sigkeys: "key1 key2".into(),
+            arches: "x86_64 aarch64".into(),
+            results: 1,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn lists_compare_as_sets() {
+        let a = base(1, SourceType::Build);
+        let mut b = base(2, SourceType::Build);
+        b.packages = Some("coreutils  bash bash".into());
+        b.sigkeys = "key2 key1".into();
+        b.arches = "aarch64 x86_64".into();
+        assert!(same_request(&a, &b));
+        type Field = fn(&mut Compose);
+        let set_fields: [(&str, Field); 11] = [
+            ("packages", |c| c.packages = Some("bash".into())),
+            ("builds", |c| c.builds = Some("bash-1-1".into())),
+            ("sigkeys", |c| c.sigkeys = "key1".into()),
+            ("arches", |c| c.arches = "x86_64".into()),
+            ("lookaside_repos", |c| {
+                c.lookaside_repos = Some("http://r".into())
+            }),
+            ("multilib_arches", |c| c.multilib_arches = "i686".into()),
+            ("modular_koji_tags", |c| {
+                c.modular_koji_tags = Some("t".into())
+            }),
+            ("scratch_modules", |c| {
+                c.scratch_modules = Some("m:s".into())
+            }),
+            ("modules", |c| c.modules = Some("m:s".into())),
+            ("scratch_build_tasks", |c| {
+                c.scratch_build_tasks = Some("1".into())
+            }),
+            ("parent_pungi_compose_ids", |c| {
+                c.parent_pungi_compose_ids = Some("p".into())
+            }),
+        ];
+        for (name, change) in set_fields {
+            let mut b = base(2, SourceType::Build);
+            change(&mut b);
+            assert!(!same_request(&a, &b), "{name} differs");
+        }
+        // An empty list and no list are the same set.
+        let mut c = base(3, SourceType::Build);
+        let mut d = base(4, SourceType::Build);
+        c.lookaside_repos = Some(String::new());
+        d.lookaside_repos = None;
+        assert!(same_request(&c, &d));
+    }
+
+    #[test]
+    fn scalars_compare_exactly_and_some_fields_are_ignored() {
+        let a = base(1, SourceType::Build);
+        type Field = fn(&mut Compose);
+        let exact: [(&str, Field); 7] = [
+            ("source", |c| c.source = "f41".into()),
+            ("flags", |c| c.flags = Flag::NoDeps.code()),
+            ("results", |c| c.results = 3),
+            ("module_defaults_url", |c| {
+                c.module_defaults_url = Some("u".into())
+            }),
+            ("respin_of", |c| c.respin_of = Some("x".into())),
+            ("target_dir", |c| c.target_dir = Some("/private".into())),
+            ("multilib_method", |c| c.multilib_method = 1),
+        ];
+        for (name, change) in exact {
+            let mut b = base(2, SourceType::Build);
+            change(&mut b);
+            assert!(!same_request(&a, &b), "{name} differs");
+        }
+        let mut b = base(2, SourceType::Build);
+        b.label = Some("RC-1".into());
+        b.compose_type = Some("nightly".into());
+        b.owner = "someone-else".into();
+        b.base_module_br_name = Some("platform".into());
+        b.time_to_expire = chrono::NaiveDateTime::MAX;
+        assert!(
+            same_request(&a, &b),
+            "label, type, owner, lifetime are not compared"
+        );
+    }
+
+    #[tokio::test]
+    async fn flags_source_types_and_koji_events() {
+        let cand = base(1, SourceType::Build);
+        let new = base(2, SourceType::Build);
+        // Equal events (here none on either side): reused.
+        let got = choose(&new, None, vec![cand.clone()], None).await.unwrap();
+        assert_eq!(got.map(|c| c.id), Some(1));
+        // no_reuse, raw_config: never.
+        let mut nr = new.clone();
+        nr.flags = Flag::NoReuse.code();
+        assert!(
+            choose(&nr, None, vec![cand.clone()], None)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let raw = base(2, SourceType::RawConfig);
+        let raw_cand = base(1, SourceType::RawConfig);
+        assert!(
+            choose(&raw, None, vec![raw_cand], None)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // Non-tag types: events must be equal; an older new event never reuses a newer one.
+        let mut c10 = cand.clone();
+        c10.koji_event = Some(10);
+        assert!(
+            choose(&new, Some(11), vec![c10.clone()], None)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            choose(&new, Some(9), vec![c10.clone()], None)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            choose(&new, None, vec![c10.clone()], None)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            choose(&new, Some(10), vec![c10], None)
+                .await
+                .unwrap()
+                .map(|c| c.id),
+            Some(1)
+        );
+        // Tag composes need the hub to prove the tag unchanged: without one, no reuse.
+        let tag = base(2, SourceType::Tag);
+        let tag_cand = base(1, SourceType::Tag);
+        assert!(
+            choose(&tag, Some(5), vec![tag_cand], None)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // The first surviving candidate wins (candidates come newest done first).
+        let mut other = base(3, SourceType::Build);
+        other.packages = Some("vim".into());
+        let (a, b) = (base(5, SourceType::Build), base(4, SourceType::Build));
+        let got = choose(&base(6, SourceType::Build), None, vec![other, a, b], None)
+            .await
+            .unwrap();
+        assert_eq!(got.map(|c| c.id), Some(5));
+    }
+}

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::{composes, jobs, outbox};
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, AsChangeset)]
+#[derive(Debug, Clone, Default, PartialEq, Queryable, Selectable, Identifiable, AsChangeset)]
 #[diesel(table_name = composes, treat_none_as_null = true)]
 pub struct Compose {
     pub id: i64,

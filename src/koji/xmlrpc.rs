@@ -2,6 +2,7 @@
 //! faults inside HTTP 200, keyword arguments as a final struct with `__starstar`.
 //! Both directions (client requests/responses and, for the test hub, server side).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -240,12 +241,44 @@ struct Pull<'a> {
     text: String,
 }
 
-/// A structural event.
+/// A structural event. Element names are the static XML-RPC names (no allocation per
+/// element); only unknown names are copied.
 enum Tok {
-    Start(String),
-    Empty(String),
-    End(String),
+    Start(Cow<'static, str>),
+    Empty(Cow<'static, str>),
+    End(Cow<'static, str>),
     Eof,
+}
+
+const NAMES: &[&str] = &[
+    "value",
+    "member",
+    "name",
+    "string",
+    "int",
+    "i4",
+    "i8",
+    "struct",
+    "array",
+    "data",
+    "boolean",
+    "double",
+    "nil",
+    "dateTime.iso8601",
+    "base64",
+    "param",
+    "params",
+    "fault",
+    "methodResponse",
+    "methodCall",
+    "methodName",
+];
+
+fn name_of(raw: &str) -> Cow<'static, str> {
+    match NAMES.iter().find(|n| **n == raw) {
+        Some(n) => Cow::Borrowed(n),
+        None => Cow::Owned(raw.to_string()),
+    }
 }
 
 fn entity(r: &quick_xml::events::BytesRef<'_>) -> Result<String, XmlError> {
@@ -282,12 +315,12 @@ impl<'a> Pull<'a> {
         loop {
             match self.r.read_event().map_err(|e| self.err(e))? {
                 Event::Start(e) => {
-                    return Ok(Tok::Start(AsRef::<str>::as_ref(&e.name()).to_string()));
+                    return Ok(Tok::Start(name_of(AsRef::<str>::as_ref(&e.name()))));
                 }
                 Event::Empty(e) => {
-                    return Ok(Tok::Empty(AsRef::<str>::as_ref(&e.name()).to_string()));
+                    return Ok(Tok::Empty(name_of(AsRef::<str>::as_ref(&e.name()))));
                 }
-                Event::End(e) => return Ok(Tok::End(AsRef::<str>::as_ref(&e.name()).to_string())),
+                Event::End(e) => return Ok(Tok::End(name_of(AsRef::<str>::as_ref(&e.name())))),
                 Event::Text(t) => {
                     let t = t.xml10_content();
                     self.text.push_str(&t);
@@ -346,7 +379,7 @@ impl<'a> Pull<'a> {
                 Ok(v)
             }
             Tok::Empty(t) => {
-                let v = match t.as_str() {
+                let v = match t.as_ref() {
                     "nil" => Value::Nil,
                     "string" => Value::String(String::new()),
                     "struct" => Value::Struct(BTreeMap::new()),
@@ -432,7 +465,7 @@ impl<'a> Pull<'a> {
     /// The root element's name.
     fn root(&mut self) -> Result<String, XmlError> {
         match self.next()? {
-            Tok::Start(n) => Ok(n),
+            Tok::Start(n) => Ok(n.into_owned()),
             Tok::Empty(n) => Err(XmlError(format!("empty root element <{n}/>"))),
             Tok::End(_) => Err(self.err("unbalanced end tag")),
             Tok::Eof => Err(XmlError("empty document".into())),
