@@ -147,7 +147,15 @@ impl Application {
         }));
         let (pool, settings) = (self.pool.clone(), self.settings.clone());
         self.background.push(tokio::spawn(async move {
-            crate::bus::run_forever(pool, settings).await;
+            // One relay publishes at a time across processes (PostgreSQL advisory lock).
+            if settings.messaging.fedmsg_publish_endpoint.is_empty() {
+                return;
+            }
+            let s = settings.clone();
+            crate::leader::run_as_leader(&s, crate::leader::FEDMSG_RELAY, "fedmsg relay", || {
+                crate::bus::run_forever(pool.clone(), settings.clone())
+            })
+            .await;
         }));
         // fedora-messaging relay, bus listeners, trigger rules (each off unless configured).
         let events = crate::bus::spawn_events(self.pool.clone(), self.settings.clone());

@@ -155,7 +155,14 @@ pub fn spawn_events(pool: DbPool, settings: Arc<Settings>) -> Vec<tokio::task::J
     #[cfg(feature = "amqp")]
     if !settings.messaging.amqp_url.is_empty() {
         let (p, s) = (pool.clone(), settings.clone());
-        tasks.push(tokio::spawn(async move { amqp::run_publisher(p, s).await }));
+        tasks.push(tokio::spawn(async move {
+            // One relay publishes at a time across processes (PostgreSQL advisory lock).
+            let settings = s.clone();
+            crate::leader::run_as_leader(&settings, crate::leader::AMQP_RELAY, "AMQP relay", || {
+                amqp::run_publisher(p.clone(), s.clone())
+            })
+            .await
+        }));
     }
     #[cfg(not(feature = "amqp"))]
     if !settings.messaging.amqp_url.is_empty() {

@@ -11,6 +11,7 @@ pub mod db;
 pub mod domain;
 pub mod engine;
 pub mod koji;
+pub mod leader;
 pub mod queue;
 pub mod reuse;
 pub mod schedule;

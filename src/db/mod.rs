@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use diesel::RunQueryDsl;
 use diesel::connection::{Connection, SimpleConnection, TransactionManager};
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::r2d2::{CustomizeConnection, Pool, PooledConnection};
 use diesel::result::Error as DieselError;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
@@ -23,8 +23,42 @@ pub enum AnyConnection {
     Sqlite(diesel::SqliteConnection),
 }
 
-pub type DbPool = Pool<ConnectionManager<AnyConnection>>;
-pub type DbConn = PooledConnection<ConnectionManager<AnyConnection>>;
+pub type DbPool = Pool<Manager>;
+pub type DbConn = PooledConnection<Manager>;
+
+/// The pool's connection manager: connects with the backend the URL names, so a failed
+/// connection reports the backend's own error (diesel's `MultiConnection` would try every
+/// backend and report only "Invalid connection url for multiconnection").
+#[derive(Debug)]
+pub struct Manager {
+    backend: Backend,
+    url: String,
+}
+
+impl diesel::r2d2::ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<AnyConnection, Self::Error> {
+        match self.backend {
+            Backend::Postgres => {
+                diesel::PgConnection::establish(&self.url).map(AnyConnection::Postgresql)
+            }
+            Backend::Sqlite => {
+                diesel::SqliteConnection::establish(&self.url).map(AnyConnection::Sqlite)
+            }
+        }
+        .map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), Self::Error> {
+        diesel::r2d2::R2D2Connection::ping(conn).map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        std::thread::panicking() || diesel::r2d2::R2D2Connection::is_broken(conn)
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -89,10 +123,10 @@ pub fn connect(url: &str, size: u32, timeout: Duration) -> Result<(DbPool, Backe
     } else {
         size.max(1)
     };
-    let manager = ConnectionManager::<AnyConnection>::new(match backend {
-        Backend::Postgres => conn_url,
-        Backend::Sqlite => format!("sqlite://{conn_url}"),
-    });
+    let manager = Manager {
+        backend,
+        url: conn_url,
+    };
     let pool = Pool::builder()
         .max_size(size)
         .min_idle(Some(size.min(2)))

@@ -1444,3 +1444,96 @@ async fn two_listening_processes_make_one_compose_per_window() {
             .starts_with("window:shared:")
     );
 }
+
+/// A pyzmq SUB connected to every endpoint in argv[2:]; prints "ready", then collects for
+/// argv[1] seconds and prints the received envelopes' msg_ids as a JSON list.
+const SUB_ALL: &str = r#"
+import json, sys, time, zmq
+ctx = zmq.Context()
+s = ctx.socket(zmq.SUB)
+for ep in sys.argv[2:]:
+    s.connect(ep)
+s.setsockopt(zmq.SUBSCRIBE, b"")
+print("ready", flush=True)
+ids = []
+end = time.time() + float(sys.argv[1])
+while time.time() < end:
+    if s.poll(200):
+        frames = s.recv_multipart()
+        ids.append(json.loads(frames[1])["msg_id"])
+print(json.dumps(ids), flush=True)
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_relay_publishes_when_several_processes_share_postgresql() {
+    let Some(bin) = support::venv_bin() else {
+        return;
+    };
+    let (pa, pb) = (free_port(), free_port());
+    let Some(a) = spawn_app_full(
+        Db::Postgres,
+        move |s: &mut Settings| {
+            s.messaging.fedmsg_publish_endpoint = format!("tcp://127.0.0.1:{pa}");
+            s.messaging.relay_interval_ms = 20;
+        },
+        true,
+    )
+    .await
+    else {
+        return;
+    };
+    let url = a.settings.database.url.clone();
+    let b = spawn_app_full(
+        Db::Postgres,
+        move |s: &mut Settings| {
+            s.database.url = url;
+            s.messaging.fedmsg_publish_endpoint = format!("tcp://127.0.0.1:{pb}");
+            s.messaging.relay_interval_ms = 20;
+        },
+        true,
+    )
+    .await
+    .unwrap();
+    // Exactly one of the two relays binds its socket: the elected one.
+    wait_for("a relay elected", 20, || async {
+        let up = |p: u16| std::net::TcpStream::connect(("127.0.0.1", p)).is_ok();
+        (up(pa) || up(pb)).then_some(())
+    })
+    .await;
+    let mut child = Command::new(bin.join("python"))
+        .args(["-c", SUB_ALL, "8"])
+        .arg(format!("tcp://127.0.0.1:{pa}"))
+        .arg(format!("tcp://127.0.0.1:{pb}"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    assert_eq!(line.trim(), "ready");
+    tokio::time::sleep(Duration::from_millis(1000)).await; // subscriptions reach the PUB
+    // Composes through both APIs; their state changes are in the one shared outbox.
+    for app in [&a, &b, &a, &b] {
+        app.create(&json!({"source": {"type": "tag", "source": "f41"}}))
+            .await;
+    }
+    let out = tokio::task::spawn_blocking(move || {
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+        child.wait().unwrap();
+        rest
+    })
+    .await
+    .unwrap();
+    let ids: Vec<String> = serde_json::from_str(out.trim()).unwrap();
+    let outbox = outbox_rows(&a).await;
+    // Every state change (wait, then failed: no Koji hub) published once, by one relay.
+    assert!(outbox.len() >= 4, "{}", outbox.len());
+    let unique: HashSet<&String> = ids.iter().collect();
+    assert_eq!(
+        unique.len(),
+        ids.len(),
+        "a message was published twice: {ids:?}"
+    );
+    assert_eq!(ids.len(), outbox.len(), "{ids:?}");
+}
