@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
-use super::{cors_ok, db, request_base_url};
+use super::{cors_ok, db, db_read, request_base_url};
 use crate::app::AppState;
 use crate::auth::{Identity, policy};
 use crate::config::ComposeSettings;
@@ -166,7 +166,7 @@ pub async fn list_composes(
     };
     let offset = page.saturating_sub(1).saturating_mul(per_page);
     let f = filter.clone();
-    let (rows, total) = db(&state, move |c| {
+    let (rows, total) = db_read(&state, move |c| {
         Ok(q::list(c, &f, order, descending, per_page, offset)?)
     })
     .await?;
@@ -236,7 +236,7 @@ pub async fn get_compose(
 ) -> Result<HttpResponse, ApiError> {
     let not_found = || ApiError::not_found("No such compose found.");
     let id = compose_id(&path).ok_or_else(not_found)?;
-    let compose = db(&state, move |c| Ok(q::get(c, id)?))
+    let compose = db_read(&state, move |c| Ok(q::get(c, id)?))
         .await?
         .ok_or_else(not_found)?;
     Ok(cors_ok(&ComposeView::new(

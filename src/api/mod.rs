@@ -29,6 +29,25 @@ where
     .await?
 }
 
+/// Runs a short read. On SQLite it runs right here on the HTTP worker: a point read from the
+/// embedded database takes microseconds and never waits for a writer (WAL), so the hop to the
+/// blocking pool would cost more than the read. On PostgreSQL (network I/O) it goes through
+/// [`db`].
+pub async fn db_read<T, F>(state: &web::Data<AppState>, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut AnyConnection) -> Result<T, ApiError> + Send + 'static,
+{
+    if state.backend == crate::db::Backend::Sqlite {
+        let mut conn = state
+            .pool
+            .get()
+            .map_err(|e| ApiError::from(crate::db::DbError::Pool(e.to_string())))?;
+        return f(&mut conn);
+    }
+    db(state, f).await
+}
+
 /// 200 JSON with `Access-Control-Allow-Origin: *` (successful GETs only, as ODCS).
 pub fn cors_ok<T: Serialize>(body: &T) -> HttpResponse {
     HttpResponse::Ok()

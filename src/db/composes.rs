@@ -270,13 +270,25 @@ pub fn transition(
     }
     if matches!(to, State::Done | State::Failed) {
         let cascade_at = c.time_done.unwrap_or(at);
+        let mut until = c.time_to_expire;
+        let mut followers = Vec::new();
         for r in reusing(conn, c.id)? {
             if matches!(
                 State::from_code(r.state),
                 Some(State::Wait | State::Generating)
             ) {
-                transition(conn, &r, to, reason.clone(), cascade_at, settings)?;
+                let r = transition(conn, &r, to, reason.clone(), cascade_at, settings)?;
+                until = until.max(r.time_to_expire);
+                followers.push(r.id);
             }
+        }
+        // A compose and those that followed it live as long as the longest of them (§2.3).
+        if !followers.is_empty() {
+            followers.push(c.id);
+            diesel::update(composes::table.filter(composes::id.eq_any(&followers)))
+                .set(composes::time_to_expire.eq(until))
+                .execute(conn)?;
+            c.time_to_expire = until;
         }
     }
     Ok(c)
