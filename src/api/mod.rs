@@ -4,6 +4,7 @@ pub mod composes;
 pub mod error;
 pub mod misc;
 pub mod openapi;
+pub mod triggers;
 
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, guard, web};
@@ -166,6 +167,15 @@ pub fn configure(
             ]))),
     )
     .service(
+        web::resource("/api/1/triggers/")
+            .route(get_or_head().to(triggers::list_triggers))
+            .default_service(web::to(method_not_allowed(&[
+                Method::GET,
+                Method::HEAD,
+                Method::OPTIONS,
+            ]))),
+    )
+    .service(
         web::resource("/api/1/metrics/")
             .route(get_or_head().to(misc::metrics))
             .default_service(web::to(method_not_allowed(&[
@@ -177,6 +187,7 @@ pub fn configure(
     .route("/api/1/composes", web::to(add_slash))
     .route("/api/1/about", web::to(add_slash))
     .route("/api/1/metrics", web::to(add_slash))
+    .route("/api/1/triggers", web::to(add_slash))
     .route("/api/1/openapi.json", web::get().to(misc::openapi_json))
     .route("/api/1/", web::get().to(misc::api_docs_page))
     .route("/", web::get().to(misc::index))

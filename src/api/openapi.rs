@@ -16,6 +16,7 @@ use utoipa::OpenApi;
         super::composes::delete_compose,
         super::misc::about,
         super::misc::metrics,
+        super::triggers::list_triggers,
     ),
     tags(
         (name = "composes", description = "Compose requests and their state"),

@@ -1443,6 +1443,29 @@ async fn two_listening_processes_make_one_compose_per_window() {
             .unwrap()
             .starts_with("window:shared:")
     );
+    // The record over the API: what made the compose.
+    let compose_id = composes_of(&a, "shared-bot").await[0].id;
+    let v = a
+        .get(&format!("/api/1/triggers/?compose_id={compose_id}"))
+        .await
+        .json();
+    let items = v["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{v}");
+    assert_eq!(items[0]["rule"], "shared");
+    assert_eq!(items[0]["events"], 300);
+    assert_eq!(items[0]["compose_id"], compose_id);
+    assert_eq!(items[0]["topic"], TAG_TOPIC);
+    assert_eq!(items[0]["message_ids"].as_array().unwrap().len(), 300);
+    assert_eq!(
+        a.get("/api/1/triggers/?rule=other").await.json()["items"],
+        json!([])
+    );
+    assert!(
+        a.get("/api/1/triggers/?limit=0")
+            .await
+            .error(400)
+            .contains("limit must be between 1 and 1000, got 0")
+    );
 }
 
 /// A pyzmq SUB connected to every endpoint in argv[2:]; prints "ready", then collects for
