@@ -363,13 +363,39 @@ fn build_tree(
     cancel: &Cancel,
 ) -> Result<usize, EngineError> {
     let t0 = std::time::Instant::now();
-    // Headers.
+    // Headers, read on every core (a cold read checksums the whole RPM file).
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8);
+    let chunk = candidates.len().div_ceil(threads).max(1);
+    let parts: Vec<Result<Vec<Package>, EngineError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = candidates
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || -> Result<Vec<Package>, EngineError> {
+                    let mut out = Vec::with_capacity(part.len());
+                    for (i, cand) in part.iter().enumerate() {
+                        if i % 256 == 0 {
+                            cancel.check()?;
+                        }
+                        out.push(headers::read(&cand.header_path).map_err(EngineError)?);
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(EngineError("header reader panicked".into())))
+            })
+            .collect()
+    });
     let mut pkgs: Vec<Package> = Vec::with_capacity(candidates.len());
-    for (i, cand) in candidates.iter().enumerate() {
-        if i % 256 == 0 {
-            cancel.check()?;
-        }
-        pkgs.push(headers::read(&cand.header_path).map_err(EngineError)?);
+    for part in parts {
+        pkgs.extend(part?);
     }
     let mut cands = candidates;
     for (p, cand) in pkgs.iter().zip(cands.iter_mut()) {
