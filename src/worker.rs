@@ -198,10 +198,9 @@ impl Worker {
                     koji,
                     cancel: cancel.clone(),
                 };
-                tokio::select! {
-                    r = engine::generate(&compose, &ctx) => r,
-                    _ = cancelled(&cancel) => Err(engine::EngineError("Compose generation was canceled.".into())),
-                }
+                // The engine stops by itself once `cancel` is set (between files, and its
+                // Koji calls are abandoned); awaiting it means no file work outlives the job.
+                engine::generate(&compose, &ctx).await
             }
         };
         heartbeat.abort();
@@ -485,12 +484,6 @@ async fn retry_db<T: Send + Default + 'static>(
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(5));
-    }
-}
-
-async fn cancelled(cancel: &Cancel) {
-    while !cancel.is_cancelled() {
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

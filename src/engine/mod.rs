@@ -266,6 +266,13 @@ impl Cancel {
         }
         Ok(())
     }
+
+    /// Resolves once the flag is set.
+    pub async fn cancelled(&self) {
+        while !self.is_cancelled() {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
 }
 
 /// Generates compose `c`. Blocking file work runs on the blocking pool.
@@ -277,7 +284,12 @@ pub async fn generate(c: &Compose, ctx: &Context<'_>) -> Result<Outcome, EngineE
             let koji = ctx
                 .koji
                 .ok_or_else(|| EngineError("No Koji hub is configured (koji.hub_url).".into()))?;
-            koji_pkgset(c, koji, &ctx.settings.koji.topdir, &arches).await?
+            // Koji calls are abandoned on cancellation; the file work below stops by itself
+            // (it checks the flag) and is awaited, so nothing keeps writing afterwards.
+            tokio::select! {
+                r = koji_pkgset(c, koji, &ctx.settings.koji.topdir, &arches) => r?,
+                _ = ctx.cancel.cancelled() => return fail("Compose generation was canceled."),
+            }
         }
         Some(SourceType::Repo) => (repo_pkgset(c)?, c.koji_event),
         Some(other) => {
@@ -621,7 +633,13 @@ fn write_repo(
             Ok(())
         });
         let mut written = Ok(());
-        for (s, href) in sorted.iter().zip(&hrefs) {
+        for (i, (s, href)) in sorted.iter().zip(&hrefs).enumerate() {
+            if i % 256 == 0
+                && let Err(e) = cancel.check()
+            {
+                written = Err(e);
+                break;
+            }
             let mut p = s.pkg.clone();
             p.set_location_href(href.clone());
             if let Err(e) = w.add_package(&p) {
