@@ -31,12 +31,7 @@ impl Report {
 
 /// The directory a compose's data lives in.
 pub fn compose_dir(c: &Compose, settings: &Settings) -> std::path::PathBuf {
-    let base = c
-        .target_dir
-        .as_ref()
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| settings.composes.target_dir.clone());
-    base.join(format!("odcs-{}", c.id))
+    crate::engine::target_base(c, settings).join(format!("odcs-{}", c.id))
 }
 
 fn removal_reason(c: &Compose) -> String {

@@ -212,13 +212,12 @@ pub fn claim(
 
 /// Extends the lease of a running job; `false` when `owner` no longer holds it.
 pub fn heartbeat(
-    pool: &DbPool,
+    conn: &mut AnyConnection,
     job_id: i64,
     owner: &str,
     lease_secs: i64,
     now: NaiveDateTime,
-) -> Result<bool, DbError> {
-    let mut conn = pool.get().map_err(|e| DbError::Pool(e.to_string()))?;
+) -> QueryResult<bool> {
     let n = diesel::update(
         jobs::table
             .find(job_id)
@@ -229,7 +228,7 @@ pub fn heartbeat(
         jobs::lease_expires_at.eq(now + chrono::Duration::seconds(lease_secs)),
         jobs::updated_at.eq(now),
     ))
-    .execute(&mut *conn)?;
+    .execute(conn)?;
     Ok(n == 1)
 }
 

@@ -207,7 +207,7 @@ impl Worker {
         let reused = reused.map(|r| (r.id, r.state));
         let generated_here = result.is_ok() && reused.is_none();
         let transient = matches!(&result, Err(e) if e.0.starts_with("Koji connection has failed") && (e.0.contains("unreachable") || e.0.contains("timed out") || e.0.contains("HTTP 5")));
-        let dir = engine::target_base(&compose, &self.settings).join(format!("odcs-{compose_id}"));
+        let dir = crate::cleanup::compose_dir(&compose, &self.settings);
         let secs = started.elapsed().as_secs_f64();
         let data = Arc::new((
             self.pool.clone(),
@@ -505,8 +505,8 @@ async fn heartbeat(
         tokio::time::sleep(every).await;
         let (p, o) = (pool.clone(), owner.clone());
         let beat = tokio::task::spawn_blocking(move || -> Result<(bool, bool), DbError> {
-            let owned = queue::heartbeat(&p, job_id, &o, lease_secs, crate::db::now())?;
             let mut c = p.get().map_err(|e| DbError::Pool(e.to_string()))?;
+            let owned = queue::heartbeat(&mut c, job_id, &o, lease_secs, crate::db::now())?;
             let generating =
                 q::get(&mut c, compose_id)?.is_some_and(|c| c.state == State::Generating.code());
             Ok((owned, generating))

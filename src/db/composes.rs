@@ -20,8 +20,6 @@ type Backend = <AnyConnection as diesel::Connection>::Backend;
 /// Topic of the state-change messages in the outbox.
 pub const STATE_CHANGED_TOPIC: &str = "odcs.compose.state-changed";
 
-pub use crate::queue::{KIND_GENERATE as JOB_GENERATE, QUEUED as JOB_QUEUED};
-
 fn last_insert_id(conn: &mut AnyConnection) -> QueryResult<i64> {
     match conn {
         AnyConnection::Sqlite(c) => {
@@ -89,7 +87,13 @@ pub fn insert(
         crate::queue::queue_for(compose.source_type, &compose.arches, &settings.arch_queues);
     crate::queue::enqueue(
         conn,
-        &crate::queue::new_job(JOB_GENERATE, Some(id), &queue, None, new.time_submitted),
+        &crate::queue::new_job(
+            crate::queue::KIND_GENERATE,
+            Some(id),
+            &queue,
+            None,
+            new.time_submitted,
+        ),
     )?;
     write_state_message(conn, &compose, settings, new.time_submitted)?;
     Ok(compose)
