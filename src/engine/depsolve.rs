@@ -4,11 +4,13 @@
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
+use std::sync::Arc;
+
 use rpmrepo_metadata::{Evr, Package, Requirement, RequirementType};
 
 /// Index of what every package provides.
 pub struct ProvideIndex<'a> {
-    pkgs: &'a [Package],
+    pkgs: &'a [Arc<Package>],
     by_name: HashMap<&'a str, Vec<(usize, &'a Requirement)>>,
     self_provides: HashMap<&'a str, Vec<usize>>,
     files: HashMap<String, Vec<usize>>,
@@ -75,7 +77,7 @@ fn provide_satisfies(p: &Requirement, r_op: Option<RequirementType>, r_evr: Opti
 }
 
 impl<'a> ProvideIndex<'a> {
-    pub fn new(pkgs: &'a [Package]) -> Self {
+    pub fn new(pkgs: &'a [Arc<Package>]) -> Self {
         let mut by_name: HashMap<&str, Vec<(usize, &Requirement)>> = HashMap::new();
         let mut self_provides: HashMap<&str, Vec<usize>> = HashMap::new();
         let mut files: HashMap<String, Vec<usize>> = HashMap::new();
@@ -259,7 +261,7 @@ fn parse_expr(t: &[String], pos: &mut usize) -> Option<Dep> {
 /// The closure of `roots` over `pkgs` (restricted to `candidates`). Returns the selected
 /// indices and every dependency that nothing provides, as `"<dep> needed by <nevra>"`.
 pub fn closure(
-    pkgs: &[Package],
+    pkgs: &[Arc<Package>],
     index: &ProvideIndex,
     roots: &[usize],
     preferred_arch: &str,

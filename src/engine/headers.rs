@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::UNIX_EPOCH;
 
 use rpmrepo_metadata::{Package, PackageOptions, PackageSource};
@@ -16,8 +16,8 @@ struct Key {
     mtime: u64,
 }
 
-fn cache() -> &'static Mutex<HashMap<Key, Package>> {
-    static CACHE: OnceLock<Mutex<HashMap<Key, Package>>> = OnceLock::new();
+fn cache() -> &'static Mutex<HashMap<Key, Arc<Package>>> {
+    static CACHE: OnceLock<Mutex<HashMap<Key, Arc<Package>>>> = OnceLock::new();
     CACHE.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
@@ -26,8 +26,9 @@ pub fn cached() -> usize {
     cache().lock().map(|c| c.len()).unwrap_or(0)
 }
 
-/// Reads (or recalls) the header of the RPM at `path`.
-pub fn read(path: &Path) -> Result<Package, String> {
+/// Reads (or recalls) the header of the RPM at `path`. The package's `location_href` is its
+/// place in a compose tree (`Packages/<letter>/<nvra>.rpm`), the same in every repository.
+pub fn read(path: &Path) -> Result<Arc<Package>, String> {
     let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mtime = meta
         .modified()
@@ -53,14 +54,13 @@ pub fn read(path: &Path) -> Result<Package, String> {
         checksum: Some(checksum),
         size_package: Some(meta.len()),
         time_file: mtime,
-        location_href: path
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        location_href: String::new(),
         location_base: None,
     };
-    let pkg = Package::from_package_metadata(&header, source, PackageOptions::default())
+    let mut pkg = Package::from_package_metadata(&header, source, PackageOptions::default())
         .map_err(|e| format!("{}: {e}", path.display()))?;
+    pkg.set_location_href(super::package_href(&pkg));
+    let pkg = Arc::new(pkg);
     cache()
         .lock()
         .expect("header cache")

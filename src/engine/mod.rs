@@ -10,6 +10,7 @@ pub mod headers;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rpmrepo_metadata::{
     ChecksumType, CompressionType, Package, RepositoryOptions, RepositoryWriter,
@@ -130,7 +131,7 @@ async fn koji_pkgset(
     query_arches.extend(split(&Some(c.multilib_arches.clone())));
     let keys = sigkeys(c);
     let mut out = Vec::new();
-    let mut rpm_builds: Vec<(crate::koji::Rpm, crate::koji::Build)> = Vec::new();
+    let mut rpm_builds: Vec<(crate::koji::Rpm, std::sync::Arc<crate::koji::Build>)> = Vec::new();
     let mut event = None;
     if c.source_type == SourceType::Tag.code() {
         let tag = c.source.clone();
@@ -150,8 +151,10 @@ async fn koji_pkgset(
             ..Default::default()
         };
         let (rpms, builds) = koji.list_tagged_rpms(&tag, &q).await?;
-        let by_id: HashMap<i64, crate::koji::Build> =
-            builds.into_iter().map(|b| (b.id, b)).collect();
+        let by_id: HashMap<i64, std::sync::Arc<crate::koji::Build>> = builds
+            .into_iter()
+            .map(|b| (b.id, std::sync::Arc::new(b)))
+            .collect();
         for r in rpms {
             if let Some(b) = by_id.get(&r.build_id) {
                 rpm_builds.push((r, b.clone()));
@@ -162,6 +165,7 @@ async fn koji_pkgset(
         let Some(b) = koji.get_build(nvr.as_str().into()).await? else {
             return fail(format!("Unknown Koji build {nvr}."));
         };
+        let b = std::sync::Arc::new(b);
         for r in koji.list_rpms(b.id, Some(query_arches.clone())).await? {
             rpm_builds.push((r, b.clone()));
         }
@@ -191,11 +195,8 @@ async fn koji_pkgset(
                 )),
             ),
         };
-        let header_path = if path.is_file() {
-            path.clone()
-        } else {
-            unsigned
-        };
+        // A signed copy found above is a file; otherwise `path` is the unsigned file already.
+        let header_path = path.clone();
         out.push(Candidate {
             path,
             header_path,
@@ -326,7 +327,7 @@ pub async fn generate(c: &Compose, ctx: &Context<'_>) -> Result<Outcome, EngineE
 }
 
 struct Selected {
-    pkg: Package,
+    pkg: Arc<Package>,
     cand: Candidate,
     cat: Category,
     /// The arches whose tree this package of another arch joins (multilib).
@@ -381,11 +382,11 @@ fn build_tree(
         .unwrap_or(1)
         .clamp(1, 8);
     let chunk = candidates.len().div_ceil(threads).max(1);
-    let parts: Vec<Result<Vec<Package>, EngineError>> = std::thread::scope(|scope| {
+    let parts: Vec<Result<Vec<Arc<Package>>, EngineError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = candidates
             .chunks(chunk)
             .map(|part| {
-                scope.spawn(move || -> Result<Vec<Package>, EngineError> {
+                scope.spawn(move || -> Result<Vec<Arc<Package>>, EngineError> {
                     let mut out = Vec::with_capacity(part.len());
                     for (i, cand) in part.iter().enumerate() {
                         if i % 256 == 0 {
@@ -405,7 +406,7 @@ fn build_tree(
             })
             .collect()
     });
-    let mut pkgs: Vec<Package> = Vec::with_capacity(candidates.len());
+    let mut pkgs: Vec<Arc<Package>> = Vec::with_capacity(candidates.len());
     for part in parts {
         pkgs.extend(part?);
     }
@@ -440,7 +441,7 @@ fn build_tree(
                     && (pkgs[i].arch() == arch || pkgs[i].arch() == "noarch")
             })
             .collect();
-        let sub: Vec<Package> = idx.iter().map(|&i| pkgs[i].clone()).collect();
+        let sub: Vec<Arc<Package>> = idx.iter().map(|&i| pkgs[i].clone()).collect();
         let index = depsolve::ProvideIndex::new(&sub);
         let roots: Vec<usize> = if requested.is_empty() {
             (0..sub.len()).collect()
@@ -483,7 +484,7 @@ fn build_tree(
                         && (pkgs[i].arch() == *m || pkgs[i].arch() == "noarch")
                 })
                 .collect();
-            let msub: Vec<Package> = midx.iter().map(|&i| pkgs[i].clone()).collect();
+            let msub: Vec<Arc<Package>> = midx.iter().map(|&i| pkgs[i].clone()).collect();
             let mut roots = Vec::new();
             for name in &names {
                 let best = (0..msub.len())
@@ -640,9 +641,8 @@ fn write_repo(
                 written = Err(e);
                 break;
             }
-            let mut p = s.pkg.clone();
-            p.set_location_href(href.clone());
-            if let Err(e) = w.add_package(&p) {
+            debug_assert_eq!(s.pkg.location_href(), href);
+            if let Err(e) = w.add_package(&s.pkg) {
                 written = Err(err(&e));
                 break;
             }

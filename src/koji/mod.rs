@@ -114,7 +114,12 @@ impl KojiClient {
         &self.hub
     }
 
-    async fn post_once(&self, method: &str, body: &str) -> Result<Value, KojiError> {
+    async fn post_once(
+        &self,
+        method: &str,
+        body: &str,
+        keep: Option<fn(&str) -> bool>,
+    ) -> Result<Value, KojiError> {
         let (hub, m) = (self.hub.clone(), method.to_string());
         let t0 = std::time::Instant::now();
         let resp = self
@@ -133,18 +138,51 @@ impl KojiClient {
                 status: status.as_u16(),
             });
         }
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| self.transport_error(method, &e))?;
-        let received = t0.elapsed();
-        // Large answers (listTaggedRPMS of a whole tag) are decoded off the async workers.
-        let decoded = if bytes.len() > 256 * 1024 {
-            tokio::task::spawn_blocking(move || xmlrpc::decode_response(&bytes))
+        // Small answers are read whole and decoded here. Large ones (listTaggedRPMS of a whole
+        // tag) are decoded on a blocking thread while they arrive: the chunks go through a
+        // channel to the parser, so receiving and decoding overlap.
+        let large = resp.content_length().is_none_or(|n| n > 256 * 1024);
+        let (decoded, received) = if !large {
+            let bytes = resp
+                .bytes()
                 .await
-                .unwrap_or_else(|e| Err(xmlrpc::XmlError(format!("decoder panicked: {e}"))))
+                .map_err(|e| self.transport_error(method, &e))?;
+            let received = t0.elapsed();
+            (xmlrpc::decode_response_from(&bytes[..], keep), received)
         } else {
-            xmlrpc::decode_response(&bytes)
+            let (tx, rx) = std::sync::mpsc::channel::<bytes::Bytes>();
+            let decoder = tokio::task::spawn_blocking(move || {
+                let input = ChunkReader {
+                    rx,
+                    chunk: bytes::Bytes::new(),
+                };
+                xmlrpc::decode_response_from(input, keep)
+            });
+            let mut resp = resp;
+            let mut failed = None;
+            loop {
+                match resp.chunk().await {
+                    Ok(Some(c)) => {
+                        if tx.send(c).is_err() {
+                            break; // the decoder stopped on an error it reports
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        failed = Some(self.transport_error(method, &e));
+                        break;
+                    }
+                }
+            }
+            drop(tx);
+            let received = t0.elapsed();
+            let decoded = decoder
+                .await
+                .unwrap_or_else(|e| Err(xmlrpc::XmlError(format!("decoder panicked: {e}"))));
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            (decoded, received)
         };
         tracing::debug!(
             method,
@@ -175,10 +213,22 @@ impl KojiClient {
         args: Vec<Value>,
         kwargs: Vec<(&str, Value)>,
     ) -> Result<Value, KojiError> {
+        self.call_keeping(method, args, kwargs, None).await
+    }
+
+    /// [`Self::call`], keeping only the members `keep` accepts in the answer's outermost
+    /// structs (see [`xmlrpc::decode_response_from`]).
+    pub async fn call_keeping(
+        &self,
+        method: &str,
+        args: Vec<Value>,
+        kwargs: Vec<(&str, Value)>,
+        keep: Option<fn(&str) -> bool>,
+    ) -> Result<Value, KojiError> {
         let body = xmlrpc::encode_call(method, &xmlrpc::with_kwargs(args, kwargs));
         let mut attempt = 0;
         loop {
-            match self.post_once(method, &body).await {
+            match self.post_once(method, &body, keep).await {
                 Err(e) if e.is_transient() && attempt < self.retries => {
                     let wait = self.backoff * 2u32.saturating_pow(attempt);
                     tracing::warn!(hub = %self.hub, method, attempt, error = %e, "Koji call failed; retrying in {wait:?}");
@@ -336,7 +386,12 @@ impl KojiClient {
         q: &TagQuery,
     ) -> Result<(Vec<Rpm>, Vec<Build>), KojiError> {
         let v = self
-            .call("listTaggedRPMS", vec![tag.into()], q.kwargs(true))
+            .call_keeping(
+                "listTaggedRPMS",
+                vec![tag.into()],
+                q.kwargs(true),
+                Some(|m| Rpm::MEMBERS.contains(&m) || Build::MEMBERS.contains(&m)),
+            )
             .await?;
         let pair = v
             .as_array()
@@ -562,6 +617,22 @@ pub struct Build {
 }
 
 impl Build {
+    /// The members [`Self::from_value`] reads.
+    const MEMBERS: &[&str] = &[
+        "build_id",
+        "id",
+        "name",
+        "package_name",
+        "version",
+        "release",
+        "epoch",
+        "nvr",
+        "volume_name",
+        "tag_name",
+        "create_event",
+        "extra",
+    ];
+
     fn from_value(v: &Value) -> Option<Self> {
         let name = v
             .get("name")
@@ -612,6 +683,20 @@ pub struct Rpm {
 }
 
 impl Rpm {
+    /// The members [`Self::from_value`] reads.
+    const MEMBERS: &[&str] = &[
+        "id",
+        "build_id",
+        "name",
+        "version",
+        "release",
+        "epoch",
+        "arch",
+        "size",
+        "payloadhash",
+        "sigkey",
+    ];
+
     fn from_value(v: &Value) -> Option<Self> {
         Some(Rpm {
             id: v.get("id").as_i64()?,
@@ -641,3 +726,36 @@ impl Rpm {
 
 /// Keyword arguments from a struct (test hub side).
 pub type Kwargs = BTreeMap<String, Value>;
+
+/// The body of an answer as it arrives, chunk by chunk from a channel, for the blocking decoder.
+/// The end of the channel is the end of the body.
+struct ChunkReader {
+    rx: std::sync::mpsc::Receiver<bytes::Bytes>,
+    chunk: bytes::Bytes,
+}
+
+impl std::io::Read for ChunkReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let avail = std::io::BufRead::fill_buf(self)?;
+        let n = avail.len().min(out.len());
+        out[..n].copy_from_slice(&avail[..n]);
+        std::io::BufRead::consume(self, n);
+        Ok(n)
+    }
+}
+
+impl std::io::BufRead for ChunkReader {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        while self.chunk.is_empty() {
+            match self.rx.recv() {
+                Ok(c) => self.chunk = c,
+                Err(_) => break,
+            }
+        }
+        Ok(&self.chunk)
+    }
+
+    fn consume(&mut self, n: usize) {
+        let _ = self.chunk.split_to(n);
+    }
+}

@@ -235,10 +235,17 @@ pub fn encode_response(result: &Result<Value, Fault>) -> String {
 
 /// A pull parser over the document: values are built straight from the XML events (no
 /// element tree), which matters for `listTaggedRPMS` answers of tens of thousands of RPMs.
-struct Pull<'a> {
-    r: Reader<&'a [u8]>,
+/// It reads from any `BufRead`, so an answer can be decoded while it is still arriving.
+struct Pull<R> {
+    r: Reader<R>,
+    buf: Vec<u8>,
     /// Text read before the structural event that ended it.
     text: String,
+    /// Members kept in the outermost structs (see [`decode_response_from`]); others are
+    /// skipped without building their values.
+    keep: Option<fn(&str) -> bool>,
+    /// How many structs enclose the current position.
+    struct_depth: usize,
 }
 
 /// A structural event. Element names are the static XML-RPC names (no allocation per
@@ -295,13 +302,16 @@ fn entity(r: &quick_xml::events::BytesRef<'_>) -> Result<String, XmlError> {
     })
 }
 
-impl<'a> Pull<'a> {
-    fn new(xml: &'a [u8]) -> Self {
-        let mut r = Reader::from_reader(xml);
+impl<R: std::io::BufRead> Pull<R> {
+    fn new(input: R) -> Self {
+        let mut r = Reader::from_reader(input);
         r.config_mut().trim_text(false);
         Self {
             r,
+            buf: Vec::with_capacity(256),
             text: String::new(),
+            keep: None,
+            struct_depth: 0,
         }
     }
 
@@ -313,7 +323,18 @@ impl<'a> Pull<'a> {
     fn next(&mut self) -> Result<Tok, XmlError> {
         self.text.clear();
         loop {
-            match self.r.read_event().map_err(|e| self.err(e))? {
+            self.buf.clear();
+            let event = self.r.read_event_into(&mut self.buf);
+            let event = match event {
+                Ok(e) => e,
+                Err(e) => {
+                    return Err(XmlError(format!(
+                        "at byte {}: {e}",
+                        self.r.buffer_position()
+                    )));
+                }
+            };
+            match event {
                 Event::Start(e) => {
                     return Ok(Tok::Start(name_of(AsRef::<str>::as_ref(&e.name()))));
                 }
@@ -366,6 +387,30 @@ impl<'a> Pull<'a> {
             Tok::End(n) if n == name => Ok(std::mem::take(&mut self.text)),
             Tok::Eof => Err(XmlError(format!("unexpected end of document in <{name}>"))),
             _ => Err(self.err(format!("unexpected element in <{name}>"))),
+        }
+    }
+
+    /// Skips everything up to the end tag matching the element `name` just started.
+    fn skip_to_end(&mut self, name: &str) -> Result<(), XmlError> {
+        let mut depth = 0usize;
+        loop {
+            match self.next()? {
+                Tok::Start(_) => depth += 1,
+                Tok::End(n) if depth == 0 => {
+                    return if n == name {
+                        Ok(())
+                    } else {
+                        Err(self.err(format!("expected </{name}>, got </{n}>")))
+                    };
+                }
+                Tok::End(_) => depth -= 1,
+                Tok::Empty(_) => {}
+                Tok::Eof => {
+                    return Err(XmlError(format!(
+                        "unexpected end of document in <{name}>"
+                    )));
+                }
+            }
         }
     }
 
@@ -426,20 +471,27 @@ impl<'a> Pull<'a> {
             }
             "struct" => {
                 let mut m = BTreeMap::new();
+                let filter = self.keep.filter(|_| self.struct_depth == 0);
+                self.struct_depth += 1;
                 loop {
                     match self.next()? {
                         Tok::Start(n) if n == "member" => {
                             self.expect_start("name")?;
                             let name = self.text_of("name")?;
                             self.expect_start("value")?;
-                            let v = self.value()?;
+                            if filter.is_some_and(|keep| !keep(&name)) {
+                                self.skip_to_end("value")?;
+                            } else {
+                                let v = self.value()?;
+                                m.insert(name, v);
+                            }
                             self.expect_end("member")?;
-                            m.insert(name, v);
                         }
                         Tok::End(n) if n == "struct" => break,
                         _ => return Err(self.err("expected <member> or </struct>")),
                     }
                 }
+                self.struct_depth -= 1;
                 Value::Struct(m)
             }
             "array" => {
@@ -475,7 +527,18 @@ impl<'a> Pull<'a> {
 
 /// Parses a `<methodResponse>`: the value, or the fault.
 pub fn decode_response(xml: &[u8]) -> Result<Result<Value, Fault>, XmlError> {
-    let mut p = Pull::new(xml);
+    decode_response_from(xml, None)
+}
+
+/// Parses a `<methodResponse>` from a reader (an answer still arriving, say). With `keep`, the
+/// outermost structs of the value (the RPMs and builds of `listTaggedRPMS`) hold only the
+/// members `keep` accepts; the others are skipped without building their values. Nested
+/// structs and faults are whole.
+pub fn decode_response_from<R: std::io::BufRead>(
+    input: R,
+    keep: Option<fn(&str) -> bool>,
+) -> Result<Result<Value, Fault>, XmlError> {
+    let mut p = Pull::new(input);
     let root = p.root()?;
     if root != "methodResponse" {
         return Err(XmlError(format!("expected <methodResponse>, got <{root}>")));
@@ -499,6 +562,7 @@ pub fn decode_response(xml: &[u8]) -> Result<Result<Value, Fault>, XmlError> {
         Tok::Start(n) if n == "params" => {
             p.expect_start("param")?;
             p.expect_start("value")?;
+            p.keep = keep;
             let v = p.value()?;
             p.expect_end("param")?;
             p.expect_end("params")?;
@@ -628,5 +692,70 @@ mod tests {
             decode_response(b"<methodResponse><params><param><value><int>x</int></value>").is_err()
         );
         assert!(decode_response(b"").is_err());
+    }
+
+    /// A reader that hands out one byte per `fill_buf`, as a body arriving in tiny chunks.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let n = usize::from(!self.0.is_empty() && !out.is_empty());
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    impl std::io::BufRead for Trickle<'_> {
+        fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+            Ok(&self.0[..self.0.len().min(1)])
+        }
+        fn consume(&mut self, n: usize) {
+            self.0 = &self.0[n..];
+        }
+    }
+
+    #[test]
+    fn kept_members_of_outermost_structs_and_byte_by_byte_input() {
+        let rpm = |id: i64| {
+            Value::structure([
+                ("id", Value::Int(id)),
+                ("name", Value::String(format!("p{id} & <q>"))),
+                ("buildtime", Value::Int(7)),
+                (
+                    "extra",
+                    Value::structure([("buildtime", Value::Int(8)), ("id", Value::Nil)]),
+                ),
+                ("payloadhash", Value::Array(vec![Value::Nil, Value::Int(1)])),
+            ])
+        };
+        let answer = Value::Array(vec![Value::Array(vec![rpm(1), rpm(2)]), Value::Array(vec![])]);
+        let xml = encode_response(&Ok(answer.clone()));
+        // Byte by byte, as slowly as a body can arrive: the same value.
+        assert_eq!(
+            decode_response_from(Trickle(xml.as_bytes()), None).unwrap(),
+            Ok(answer)
+        );
+        // Only `id`, `name` and `extra` kept at the outermost level; `extra` stays whole.
+        let keep: fn(&str) -> bool = |m| matches!(m, "id" | "name" | "extra");
+        let got = decode_response_from(Trickle(xml.as_bytes()), Some(keep))
+            .unwrap()
+            .unwrap();
+        let first = &got.as_array().unwrap()[0].as_array().unwrap()[0];
+        assert_eq!(
+            first,
+            &Value::structure([
+                ("id", Value::Int(1)),
+                ("name", Value::String("p1 & <q>".into())),
+                (
+                    "extra",
+                    Value::structure([("buildtime", Value::Int(8)), ("id", Value::Nil)]),
+                ),
+            ])
+        );
+        // A skipped member must still be well-formed.
+        let broken = xml.replacen("</data></array></value></member>", "</data></value></member>", 1);
+        assert_ne!(broken, xml);
+        assert!(decode_response_from(broken.as_bytes(), Some(keep)).is_err());
     }
 }

@@ -204,7 +204,114 @@ pub fn writer_to_file(
         size: 0,
         path: filename.clone(),
     };
-    Ok((filename, Box::new(hashing)))
+    // composed: compression and hashing run on their own thread, so that the three metadata
+    // files of a repository are compressed in parallel while the caller serializes XML.
+    Ok((filename, Box::new(OffThreadWriter::new(Box::new(hashing)))))
+}
+
+enum Chunk {
+    Data(Vec<u8>),
+    Flush(std::sync::mpsc::SyncSender<io::Result<()>>),
+}
+
+/// A writer that hands its bytes, in large chunks, to a thread that owns the inner writer.
+/// `flush` waits until the thread has written and flushed everything so far (and reports its
+/// errors); dropping the writer waits until the thread has finished and dropped the inner
+/// writer (which completes the compressed stream and records its open digest).
+struct OffThreadWriter {
+    buf: Vec<u8>,
+    tx: Option<std::sync::mpsc::SyncSender<Chunk>>,
+    thread: Option<std::thread::JoinHandle<io::Result<()>>>,
+}
+
+const OFF_THREAD_CHUNK: usize = 256 * 1024;
+
+impl OffThreadWriter {
+    fn new(mut inner: Box<dyn io::Write + Send>) -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(4);
+        let thread = std::thread::Builder::new()
+            .name("repodata-write".into())
+            .spawn(move || -> io::Result<()> {
+                for chunk in rx {
+                    match chunk {
+                        Chunk::Data(d) => inner.write_all(&d)?,
+                        Chunk::Flush(ack) => {
+                            let r = inner.flush();
+                            let failed = r.as_ref().err().map(|e| io::Error::new(e.kind(), e.to_string()));
+                            let _ = ack.send(r);
+                            if let Some(e) = failed {
+                                return Err(e);
+                            }
+                        }
+                    }
+                }
+                inner.flush()
+            })
+            .expect("spawning the metadata writer thread");
+        Self {
+            buf: Vec::with_capacity(OFF_THREAD_CHUNK),
+            tx: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// The thread stopped early: its error.
+    fn thread_error(&mut self) -> io::Error {
+        self.tx = None;
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(Err(e))) => e,
+            Some(Err(_)) => io::Error::other("the metadata writer thread panicked"),
+            _ => io::Error::new(io::ErrorKind::BrokenPipe, "the metadata writer thread stopped"),
+        }
+    }
+
+    fn send(&mut self, chunk: Chunk) -> io::Result<()> {
+        let Some(tx) = &self.tx else {
+            return Err(io::Error::new(io::ErrorKind::BrokenPipe, "the metadata writer thread stopped"));
+        };
+        if tx.send(chunk).is_err() {
+            return Err(self.thread_error());
+        }
+        Ok(())
+    }
+
+    fn send_buffered(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let data = std::mem::replace(&mut self.buf, Vec::with_capacity(OFF_THREAD_CHUNK));
+        self.send(Chunk::Data(data))
+    }
+}
+
+impl io::Write for OffThreadWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(buf);
+        if self.buf.len() >= OFF_THREAD_CHUNK {
+            self.send_buffered()?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.send_buffered()?;
+        let (ack_tx, ack_rx) = std::sync::mpsc::sync_channel(1);
+        self.send(Chunk::Flush(ack_tx))?;
+        match ack_rx.recv() {
+            Ok(r) => r,
+            Err(_) => Err(self.thread_error()),
+        }
+    }
+}
+
+impl Drop for OffThreadWriter {
+    fn drop(&mut self) {
+        let _ = self.send_buffered();
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// The SHA-256 and size of the uncompressed content written to each compressed metadata file
