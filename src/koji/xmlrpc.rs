@@ -7,8 +7,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use base64::Engine;
-use quick_xml::Reader;
-use quick_xml::events::Event;
 
 /// An XML-RPC value.
 #[derive(Debug, Clone, PartialEq)]
@@ -233,12 +231,24 @@ pub fn encode_response(result: &Result<Value, Fault>) -> String {
     out
 }
 
-/// A pull parser over the document: values are built straight from the XML events (no
-/// element tree), which matters for `listTaggedRPMS` answers of tens of thousands of RPMs.
-/// It reads from any `BufRead`, so an answer can be decoded while it is still arriving.
+/// A pull parser over the document: values are built straight from the markup (no element
+/// tree), which matters for `listTaggedRPMS` answers of tens of thousands of RPMs (tens of
+/// megabytes). It reads from any `BufRead`, so an answer can be decoded while it is still
+/// arriving.
+///
+/// The tokenizer is written for XML-RPC, the subset of XML Koji and every XML-RPC library
+/// produce: elements (attributes are ignored), character and the five predefined entity
+/// references, CDATA sections, comments, processing instructions and a DOCTYPE without an
+/// internal subset. Anything else is an error. It is about three times faster than a general
+/// XML reader on these documents.
 struct Pull<R> {
-    r: Reader<R>,
+    src: R,
+    /// Input read but not consumed yet starts at `pos`.
     buf: Vec<u8>,
+    pos: usize,
+    /// Bytes dropped from the front of `buf` so far (for error positions).
+    dropped: usize,
+    eof: bool,
     /// Text read before the structural event that ended it.
     text: String,
     /// Members kept in the outermost structs (see [`decode_response_from`]); others are
@@ -257,58 +267,93 @@ enum Tok {
     Eof,
 }
 
-const NAMES: &[&str] = &[
-    "value",
-    "member",
-    "name",
-    "string",
-    "int",
-    "i4",
-    "i8",
-    "struct",
-    "array",
-    "data",
-    "boolean",
-    "double",
-    "nil",
-    "dateTime.iso8601",
-    "base64",
-    "param",
-    "params",
-    "fault",
-    "methodResponse",
-    "methodCall",
-    "methodName",
-];
 
-fn name_of(raw: &str) -> Cow<'static, str> {
-    match NAMES.iter().find(|n| **n == raw) {
-        Some(n) => Cow::Borrowed(n),
-        None => Cow::Owned(raw.to_string()),
-    }
+fn name_of(raw: &[u8]) -> Result<Cow<'static, str>, XmlError> {
+    // A match on the bytes compiles to a switch on the length and one comparison.
+    let known: &'static str = match raw {
+        b"value" => "value",
+        b"member" => "member",
+        b"name" => "name",
+        b"string" => "string",
+        b"int" => "int",
+        b"i4" => "i4",
+        b"i8" => "i8",
+        b"struct" => "struct",
+        b"array" => "array",
+        b"data" => "data",
+        b"boolean" => "boolean",
+        b"double" => "double",
+        b"nil" => "nil",
+        b"dateTime.iso8601" => "dateTime.iso8601",
+        b"base64" => "base64",
+        b"param" => "param",
+        b"params" => "params",
+        b"fault" => "fault",
+        b"methodResponse" => "methodResponse",
+        b"methodCall" => "methodCall",
+        b"methodName" => "methodName",
+        _ => {
+            return std::str::from_utf8(raw)
+                .map(|n| Cow::Owned(n.to_string()))
+                .map_err(|_| XmlError("an element name is not UTF-8".into()));
+        }
+    };
+    Ok(Cow::Borrowed(known))
 }
 
-fn entity(r: &quick_xml::events::BytesRef<'_>) -> Result<String, XmlError> {
-    Ok(match r.resolve_char_ref() {
-        Ok(Some(c)) => c.to_string(),
-        _ => match &**r {
-            "lt" => "<".into(),
-            "gt" => ">".into(),
-            "amp" => "&".into(),
-            "quot" => "\"".into(),
-            "apos" => "'".into(),
-            other => return Err(XmlError(format!("unknown entity &{other};"))),
-        },
-    })
+/// Appends character data, resolving entity and character references and normalising line
+/// ends (`\r\n` and `\r` become `\n`, as an XML parser does).
+fn push_text(out: &mut String, raw: &[u8]) -> Result<(), XmlError> {
+    let s = std::str::from_utf8(raw).map_err(|_| XmlError("text is not UTF-8".into()))?;
+    if !s.contains(['&', '\r']) {
+        out.push_str(s);
+        return Ok(());
+    }
+    let mut rest = s;
+    while let Some(i) = rest.find(['&', '\r']) {
+        out.push_str(&rest[..i]);
+        if rest.as_bytes()[i] == b'\r' {
+            out.push('\n');
+            rest = rest[i + 1..].strip_prefix('\n').unwrap_or(&rest[i + 1..]);
+            continue;
+        }
+        let end = rest[i..]
+            .find(';')
+            .ok_or_else(|| XmlError(format!("unterminated reference in {rest:?}")))?;
+        let name = &rest[i + 1..i + end];
+        let c = match name {
+            "lt" => '<',
+            "gt" => '>',
+            "amp" => '&',
+            "quot" => '"',
+            "apos" => '\'',
+            _ => {
+                let code = if let Some(hex) = name.strip_prefix("#x") {
+                    u32::from_str_radix(hex, 16).ok()
+                } else if let Some(dec) = name.strip_prefix('#') {
+                    dec.parse().ok()
+                } else {
+                    None
+                };
+                code.and_then(char::from_u32)
+                    .ok_or_else(|| XmlError(format!("unknown entity &{name};")))?
+            }
+        };
+        out.push(c);
+        rest = &rest[i + end + 1..];
+    }
+    out.push_str(rest);
+    Ok(())
 }
 
 impl<R: std::io::BufRead> Pull<R> {
-    fn new(input: R) -> Self {
-        let mut r = Reader::from_reader(input);
-        r.config_mut().trim_text(false);
+    fn new(src: R) -> Self {
         Self {
-            r,
-            buf: Vec::with_capacity(256),
+            src,
+            buf: Vec::new(),
+            pos: 0,
+            dropped: 0,
+            eof: false,
             text: String::new(),
             keep: None,
             struct_depth: 0,
@@ -316,46 +361,133 @@ impl<R: std::io::BufRead> Pull<R> {
     }
 
     fn err(&self, what: impl std::fmt::Display) -> XmlError {
-        XmlError(format!("at byte {}: {what}", self.r.buffer_position()))
+        XmlError(format!("at byte {}: {what}", self.dropped + self.pos))
+    }
+
+    /// Appends more input to `buf`; false at the end of the input.
+    fn more(&mut self) -> Result<bool, XmlError> {
+        if self.eof {
+            return Ok(false);
+        }
+        let chunk = self
+            .src
+            .fill_buf()
+            .map_err(|e| XmlError(format!("reading the answer: {e}")))?;
+        if chunk.is_empty() {
+            self.eof = true;
+            return Ok(false);
+        }
+        let n = chunk.len();
+        self.buf.extend_from_slice(chunk);
+        self.src.consume(n);
+        Ok(true)
+    }
+
+    /// The index in `buf` of the first `needle` at or after `from`, reading more as needed.
+    fn find(&mut self, from: usize, needle: &[u8]) -> Result<Option<usize>, XmlError> {
+        let mut start = from;
+        loop {
+            let hit = if needle.len() == 1 {
+                // Most spans between markup are short: a plain scan first.
+                let hay = &self.buf[start..];
+                let head = hay.len().min(32);
+                hay[..head]
+                    .iter()
+                    .position(|&b| b == needle[0])
+                    .or_else(|| memchr::memchr(needle[0], &hay[head..]).map(|i| i + head))
+            } else {
+                memchr::memmem::find(&self.buf[start..], needle)
+            };
+            if let Some(i) = hit {
+                return Ok(Some(start + i));
+            }
+            start = self.buf.len().saturating_sub(needle.len() - 1).max(from);
+            if !self.more()? {
+                return Ok(None);
+            }
+        }
+    }
+
+    fn find_or_fail(&mut self, from: usize, needle: &[u8], what: &str) -> Result<usize, XmlError> {
+        self.find(from, needle)?
+            .ok_or_else(|| XmlError(format!("unexpected end of document in {what}")))
     }
 
     /// The next structural event; the text read before it is left in `self.text`.
     fn next(&mut self) -> Result<Tok, XmlError> {
         self.text.clear();
         loop {
-            self.buf.clear();
-            let event = self.r.read_event_into(&mut self.buf);
-            let event = match event {
-                Ok(e) => e,
-                Err(e) => {
-                    return Err(XmlError(format!(
-                        "at byte {}: {e}",
-                        self.r.buffer_position()
-                    )));
-                }
+            // Drop consumed input now and then (no index into `buf` is held here).
+            if self.pos > 64 * 1024 && self.pos * 2 > self.buf.len() {
+                self.buf.drain(..self.pos);
+                self.dropped += self.pos;
+                self.pos = 0;
+            }
+            let Some(lt) = self.find(self.pos, b"<")? else {
+                let rest = std::mem::take(&mut self.buf);
+                push_text(&mut self.text, &rest[self.pos..])?;
+                self.dropped += rest.len();
+                self.pos = 0;
+                return Ok(Tok::Eof);
             };
-            match event {
-                Event::Start(e) => {
-                    return Ok(Tok::Start(name_of(AsRef::<str>::as_ref(&e.name()))));
+            if lt > self.pos {
+                push_text(&mut self.text, &self.buf[self.pos..lt])?;
+                self.pos = lt;
+            }
+            while self.buf.len() < lt + 2 {
+                if !self.more()? {
+                    return Err(self.err("unexpected end of document after '<'"));
                 }
-                Event::Empty(e) => {
-                    return Ok(Tok::Empty(name_of(AsRef::<str>::as_ref(&e.name()))));
+            }
+            match self.buf[lt + 1] {
+                b'/' => {
+                    let gt = self.find_or_fail(lt, b">", "an end tag")?;
+                    let name = name_of(self.buf[lt + 2..gt].trim_ascii_end())?;
+                    self.pos = gt + 1;
+                    return Ok(Tok::End(name));
                 }
-                Event::End(e) => return Ok(Tok::End(name_of(AsRef::<str>::as_ref(&e.name())))),
-                Event::Text(t) => {
-                    let t = t.xml10_content();
-                    self.text.push_str(&t);
+                b'?' => {
+                    let end = self.find_or_fail(lt + 2, b"?>", "a processing instruction")?;
+                    self.pos = end + 2;
                 }
-                Event::CData(t) => {
-                    let t = t.xml10_content();
-                    self.text.push_str(&t);
+                b'!' => {
+                    while self.buf.len() < lt + 9 && self.more()? {}
+                    let head = &self.buf[lt..(lt + 9).min(self.buf.len())];
+                    if head.starts_with(b"<!--") {
+                        let end = self.find_or_fail(lt + 4, b"-->", "a comment")?;
+                        self.pos = end + 3;
+                    } else if head.starts_with(b"<![CDATA[") {
+                        let end = self.find_or_fail(lt + 9, b"]]>", "a CDATA section")?;
+                        let raw = std::str::from_utf8(&self.buf[lt + 9..end])
+                            .map_err(|_| XmlError("text is not UTF-8".into()))?;
+                        self.text.push_str(raw);
+                        self.pos = end + 3;
+                    } else if head.starts_with(b"<!DOCTYPE") {
+                        let gt = self.find_or_fail(lt, b">", "a DOCTYPE")?;
+                        if self.buf[lt..gt].contains(&b'[') {
+                            return Err(self.err("a DOCTYPE internal subset is not supported"));
+                        }
+                        self.pos = gt + 1;
+                    } else {
+                        return Err(self.err("unsupported markup declaration"));
+                    }
                 }
-                Event::GeneralRef(r) => {
-                    let t = entity(&r)?;
-                    self.text.push_str(&t);
+                _ => {
+                    let gt = self.find_or_fail(lt, b">", "a start tag")?;
+                    let inner = &self.buf[lt + 1..gt];
+                    let empty = inner.last() == Some(&b'/');
+                    let inner = if empty { &inner[..inner.len() - 1] } else { inner };
+                    let name_len = inner
+                        .iter()
+                        .position(|b| b.is_ascii_whitespace())
+                        .unwrap_or(inner.len());
+                    if name_len == 0 {
+                        return Err(self.err("an element without a name"));
+                    }
+                    let name = name_of(&inner[..name_len])?;
+                    self.pos = gt + 1;
+                    return Ok(if empty { Tok::Empty(name) } else { Tok::Start(name) });
                 }
-                Event::Eof => return Ok(Tok::Eof),
-                _ => {}
             }
         }
     }
