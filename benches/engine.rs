@@ -141,8 +141,16 @@ fn main() {
         let client = reqwest::Client::new();
         // `no_reuse`: every compose is generated (an identical done compose would be reused).
         let tag = serde_json::json!({"source": {"type": "tag", "source": "bench"}, "flags": ["no_reuse"]});
-        composed::engine::headers::clear();
-        let whole_cold = compose(&client, &base, tag.clone()).await;
+        // Cold = an empty header cache: every header is read and every RPM checksummed again.
+        // Three such composes, median; the first one is also the process's first compose (its
+        // allocator, connections and the test hub's first answer are cold too), shown apart.
+        let mut colds = Vec::new();
+        for _ in 0..3 {
+            composed::engine::headers::clear();
+            colds.push(compose(&client, &base, tag.clone()).await);
+        }
+        let first_cold = colds[0];
+        let whole_cold = median(colds);
         let whole_warm = median(vec![compose(&client, &base, tag.clone()).await, compose(&client, &base, tag.clone()).await, compose(&client, &base, tag.clone()).await]);
         let packages: Vec<String> = (0..100).map(|i| format!("bench-{:05}", i * (n / 100) + 9)).collect();
         let some = serde_json::json!({"source": {"type": "tag", "source": "bench", "packages": packages}, "flags": ["no_reuse"]});
@@ -150,7 +158,8 @@ fn main() {
         println!("| what | seconds | ratio to createrepo_c |");
         println!("|---|---|---|");
         println!("| createrepo_c --no-database, {n} RPMs (median of 3) | {createrepo:.2} | 1.00 |");
-        println!("| composed, whole tag, cold header cache, POST → done | {whole_cold:.2} | {:.2} |", whole_cold / createrepo);
+        println!("| composed, whole tag, cold header cache (median of 3), POST → done | {whole_cold:.2} | {:.2} |", whole_cold / createrepo);
+        println!("| composed, whole tag, the process's first compose (cold header cache), POST → done | {first_cold:.2} | {:.2} |", first_cold / createrepo);
         println!("| composed, whole tag, warm (median of 3), POST → done | {whole_warm:.2} | {:.2} |", whole_warm / createrepo);
         println!("| composed, 100 packages + closure, warm (median of 3), POST → done | {some_warm:.2} | {:.2} |", some_warm / createrepo);
     });

@@ -10,7 +10,20 @@ use crate::domain::{SourceType, flag_names, result_names, state_name};
 
 /// `YYYY-MM-DDTHH:MM:SSZ`, seconds precision.
 pub fn format_time(t: &NaiveDateTime) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    use chrono::{Datelike, Timelike};
+    // `%Y-%m-%dT%H:%M:%SZ` without chrono's format-string interpreter (on every API read).
+    let y = t.year();
+    if !(0..=9999).contains(&y) {
+        return t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    }
+    format!(
+        "{y:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 fn opt_time(t: &Option<NaiveDateTime>) -> Option<String> {
@@ -177,4 +190,22 @@ pub fn state_changed_message(c: &Compose, settings: &ComposeSettings) -> serde_j
         "event": "state-changed",
         "compose": ComposeView::new(c, settings, false),
     })
+}
+
+#[cfg(test)]
+mod time_format_tests {
+    use super::format_time;
+
+    #[test]
+    fn format_time_matches_the_odcs_format() {
+        for (s, want) in [
+            ("2026-11-22T06:05:09", "2026-11-22T06:05:09Z"),
+            ("0999-01-02T00:00:00", "0999-01-02T00:00:00Z"),
+            ("2024-02-29T23:59:59.999", "2024-02-29T23:59:59Z"),
+        ] {
+            let t: chrono::NaiveDateTime = s.parse().unwrap();
+            assert_eq!(format_time(&t), want);
+            assert_eq!(format_time(&t), t.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+        }
+    }
 }

@@ -127,9 +127,13 @@ pub fn connect(url: &str, size: u32, timeout: Duration) -> Result<(DbPool, Backe
         backend,
         url: conn_url,
     };
+    // A checkout is tested (`SELECT 1`) only on PostgreSQL, where a connection can break
+    // (server restart, network). An embedded SQLite connection cannot, and the test was a
+    // parsed statement on every API read.
     let pool = Pool::builder()
         .max_size(size)
         .min_idle(Some(size.min(2)))
+        .test_on_check_out(backend == Backend::Postgres)
         .connection_timeout(timeout)
         .connection_customizer(Box::new(Customizer { backend }))
         .build(manager)

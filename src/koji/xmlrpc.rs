@@ -267,7 +267,6 @@ enum Tok {
     Eof,
 }
 
-
 fn name_of(raw: &[u8]) -> Result<Cow<'static, str>, XmlError> {
     // A match on the bytes compiles to a switch on the length and one comparison.
     let known: &'static str = match raw {
@@ -476,7 +475,11 @@ impl<R: std::io::BufRead> Pull<R> {
                     let gt = self.find_or_fail(lt, b">", "a start tag")?;
                     let inner = &self.buf[lt + 1..gt];
                     let empty = inner.last() == Some(&b'/');
-                    let inner = if empty { &inner[..inner.len() - 1] } else { inner };
+                    let inner = if empty {
+                        &inner[..inner.len() - 1]
+                    } else {
+                        inner
+                    };
                     let name_len = inner
                         .iter()
                         .position(|b| b.is_ascii_whitespace())
@@ -486,7 +489,11 @@ impl<R: std::io::BufRead> Pull<R> {
                     }
                     let name = name_of(&inner[..name_len])?;
                     self.pos = gt + 1;
-                    return Ok(if empty { Tok::Empty(name) } else { Tok::Start(name) });
+                    return Ok(if empty {
+                        Tok::Empty(name)
+                    } else {
+                        Tok::Start(name)
+                    });
                 }
             }
         }
@@ -538,9 +545,7 @@ impl<R: std::io::BufRead> Pull<R> {
                 Tok::End(_) => depth -= 1,
                 Tok::Empty(_) => {}
                 Tok::Eof => {
-                    return Err(XmlError(format!(
-                        "unexpected end of document in <{name}>"
-                    )));
+                    return Err(XmlError(format!("unexpected end of document in <{name}>")));
                 }
             }
         }
@@ -861,7 +866,10 @@ mod tests {
                 ("payloadhash", Value::Array(vec![Value::Nil, Value::Int(1)])),
             ])
         };
-        let answer = Value::Array(vec![Value::Array(vec![rpm(1), rpm(2)]), Value::Array(vec![])]);
+        let answer = Value::Array(vec![
+            Value::Array(vec![rpm(1), rpm(2)]),
+            Value::Array(vec![]),
+        ]);
         let xml = encode_response(&Ok(answer.clone()));
         // Byte by byte, as slowly as a body can arrive: the same value.
         assert_eq!(
@@ -886,7 +894,11 @@ mod tests {
             ])
         );
         // A skipped member must still be well-formed.
-        let broken = xml.replacen("</data></array></value></member>", "</data></value></member>", 1);
+        let broken = xml.replacen(
+            "</data></array></value></member>",
+            "</data></value></member>",
+            1,
+        );
         assert_ne!(broken, xml);
         assert!(decode_response_from(broken.as_bytes(), Some(keep)).is_err());
     }
