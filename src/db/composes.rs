@@ -29,11 +29,16 @@ fn last_insert_id(conn: &mut AnyConnection) -> QueryResult<i64> {
     }
 }
 
+/// One compose by id.
+///
+/// No `LIMIT` (the primary key selects one row at most): SQLite re-prepares a statement with a
+/// bound `LIMIT ?` on every execution, which made this, the API's hottest read, parse its
+/// 40-column SELECT every time.
 pub fn get(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<Compose>> {
     composes::table
         .find(id)
         .select(Compose::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -428,4 +433,40 @@ pub fn count_pending_messages(conn: &mut AnyConnection) -> QueryResult<i64> {
         .filter(outbox::sent_at.is_null())
         .count()
         .get_result(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use diesel::Connection;
+    use diesel::connection::{Instrumentation, InstrumentationEvent};
+
+    struct Sql(Arc<Mutex<Vec<String>>>);
+
+    impl Instrumentation for Sql {
+        fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+            if let InstrumentationEvent::StartQuery { query, .. } = event {
+                self.0.lock().unwrap().push(query.to_string());
+            }
+        }
+    }
+
+    /// SQLite re-prepares a statement with a bound `LIMIT ?` on every execution; the API's read
+    /// by id must not carry one (a 7x slower read when it did).
+    #[test]
+    fn read_by_id_has_no_bound_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.sqlite").display());
+        let (pool, _) = crate::db::connect(&url, 1, std::time::Duration::from_secs(5)).unwrap();
+        crate::db::migrate(&pool).unwrap();
+        let mut conn = pool.get().unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        conn.set_instrumentation(Sql(seen.clone()));
+        assert!(super::get(&mut conn, 1).unwrap().is_none());
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert!(seen[0].contains("FROM `composes`"), "{}", seen[0]);
+        assert!(!seen[0].contains("LIMIT"), "{}", seen[0]);
+    }
 }
