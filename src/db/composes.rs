@@ -229,8 +229,54 @@ pub fn list(
         OrderKey::TimeDone => ordered!(composes::time_done),
         OrderKey::TimeRemoved => ordered!(composes::time_removed),
     };
-    let items = q.limit(limit).offset(offset).load(conn)?;
+    let items = Paged {
+        query: q,
+        limit,
+        offset,
+    }
+    .load(conn)?;
     Ok((items, total))
+}
+
+/// `query LIMIT ?+0 OFFSET ?`. The `+0` keeps the statement in the prepared-statement cache on
+/// SQLite, which otherwise re-prepares a statement with a bound `LIMIT ?` on every execution (its
+/// planner reads the bound value); PostgreSQL takes the expression as it is.
+#[derive(Debug, Clone)]
+struct Paged<Q> {
+    query: Q,
+    limit: i64,
+    offset: i64,
+}
+
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for Paged<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q> diesel::query_builder::QueryId for Paged<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q, C> RunQueryDsl<C> for Paged<Q> {}
+
+impl<Q, DB> diesel::query_builder::QueryFragment<DB> for Paged<Q>
+where
+    DB: diesel::backend::Backend,
+    Q: diesel::query_builder::QueryFragment<DB>,
+    i64: diesel::serialize::ToSql<BigInt, DB>,
+    DB: diesel::sql_types::HasSqlType<BigInt>,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> QueryResult<()> {
+        self.query.walk_ast(out.reborrow())?;
+        out.push_sql(" LIMIT ");
+        out.push_bind_param::<BigInt, _>(&self.limit)?;
+        out.push_sql("+0 OFFSET ");
+        out.push_bind_param::<BigInt, _>(&self.offset)?;
+        Ok(())
+    }
 }
 
 /// Composes that reuse `id`.
@@ -439,8 +485,8 @@ pub fn count_pending_messages(conn: &mut AnyConnection) -> QueryResult<i64> {
 mod tests {
     use std::sync::{Arc, Mutex};
 
-    use diesel::Connection;
     use diesel::connection::{Instrumentation, InstrumentationEvent};
+    use diesel::{Connection, RunQueryDsl};
 
     struct Sql(Arc<Mutex<Vec<String>>>);
 
@@ -468,5 +514,34 @@ mod tests {
         assert_eq!(seen.len(), 1, "{seen:?}");
         assert!(seen[0].contains("FROM `composes`"), "{}", seen[0]);
         assert!(!seen[0].contains("LIMIT"), "{}", seen[0]);
+    }
+
+    /// The list's page clause is `LIMIT ?+0` for the same reason, and pages still page.
+    #[test]
+    fn list_pages_with_an_expression_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.sqlite").display());
+        let (pool, _) = crate::db::connect(&url, 1, std::time::Duration::from_secs(5)).unwrap();
+        crate::db::migrate(&pool).unwrap();
+        let mut conn = pool.get().unwrap();
+        for i in 0..5 {
+            diesel::sql_query(format!(
+                "INSERT INTO composes (owner, source_type, source, state, time_to_expire, time_submitted, arches) \
+                 VALUES ('o{i}', 1, 'f40', 0, '2030-01-01 00:00:00', '2026-01-01 00:00:00', 'x86_64')"
+            ))
+            .execute(&mut *conn)
+            .unwrap();
+        }
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        conn.set_instrumentation(Sql(seen.clone()));
+        let f = super::ListFilter::default();
+        let (items, total) = super::list(&mut conn, &f, super::OrderKey::Id, true, 2, 2).unwrap();
+        assert_eq!(total, 5);
+        assert_eq!(items.iter().map(|c| c.id).collect::<Vec<_>>(), vec![3, 2]);
+        let seen = seen.lock().unwrap();
+        assert!(
+            seen.iter().any(|q| q.contains("LIMIT ?+0 OFFSET ?")),
+            "{seen:?}"
+        );
     }
 }
