@@ -633,16 +633,16 @@ fn write_repo(
             }
             Ok(())
         });
+        // Metadata in batches (primary, filelists and other on their own threads), checking
+        // for cancellation between batches.
+        let pkgs: Vec<&Package> = sorted.iter().map(|s| &*s.pkg).collect();
         let mut written = Ok(());
-        for (i, (s, href)) in sorted.iter().zip(&hrefs).enumerate() {
-            if i % 256 == 0
-                && let Err(e) = cancel.check()
-            {
+        for batch in pkgs.chunks(1024) {
+            if let Err(e) = cancel.check() {
                 written = Err(e);
                 break;
             }
-            debug_assert_eq!(s.pkg.location_href(), href);
-            if let Err(e) = w.add_package(&s.pkg) {
+            if let Err(e) = w.add_packages(batch) {
                 written = Err(err(&e));
                 break;
             }

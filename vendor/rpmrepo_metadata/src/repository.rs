@@ -420,6 +420,51 @@ impl RepositoryWriter {
         Ok(())
     }
 
+    /// composed: writes a batch of packages, primary, filelists and other each on its own
+    /// thread (the same output as `add_package` for each, in order).
+    pub fn add_packages<P>(&mut self, pkgs: &[P]) -> Result<(), MetadataError>
+    where
+        P: std::ops::Deref<Target = Package> + Sync,
+    {
+        for p in pkgs {
+            p.validate_xml_fields()?;
+        }
+        self.num_pkgs_written += pkgs.len();
+        assert!(
+            self.num_pkgs_written <= self.num_pkgs,
+            "Num packages written {} is more than number of packages declared in the header {}",
+            self.num_pkgs_written,
+            self.num_pkgs
+        );
+        let primary = self.primary_xml_writer.as_mut().unwrap();
+        let filelists = self.filelists_xml_writer.as_mut().unwrap();
+        let other = self.other_xml_writer.as_mut().unwrap();
+        std::thread::scope(|scope| {
+            let a = scope.spawn(move || -> Result<(), MetadataError> {
+                for p in pkgs {
+                    primary.write_package(p)?;
+                }
+                Ok(())
+            });
+            let b = scope.spawn(move || -> Result<(), MetadataError> {
+                for p in pkgs {
+                    filelists.write_package(p)?;
+                }
+                Ok(())
+            });
+            let mut r = Ok(());
+            for p in pkgs {
+                if let Err(e) = other.write_package(p) {
+                    r = Err(e);
+                    break;
+                }
+            }
+            let ra = a.join().expect("primary.xml writer panicked");
+            let rb = b.join().expect("filelists.xml writer panicked");
+            ra.and(rb).and(r)
+        })
+    }
+
     /// Write an `UpdateRecord` to the repo metadata.
     pub fn add_advisory(&mut self, record: &UpdateRecord) -> Result<(), MetadataError> {
         // TODO: clean this up
