@@ -41,9 +41,10 @@ impl diesel::r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> Result<AnyConnection, Self::Error> {
         match self.backend {
-            Backend::Postgres => {
-                diesel::PgConnection::establish(&self.url).map(AnyConnection::Postgresql)
-            }
+            Backend::Postgres => diesel::PgConnection::establish(&self.url).map(|mut c| {
+                c.set_instrumentation(Health::default());
+                AnyConnection::Postgresql(c)
+            }),
             Backend::Sqlite => {
                 diesel::SqliteConnection::establish(&self.url).map(AnyConnection::Sqlite)
             }
@@ -51,12 +52,77 @@ impl diesel::r2d2::ManageConnection for Manager {
         .map_err(diesel::r2d2::Error::ConnectionError)
     }
 
+    /// Called on every checkout. A PostgreSQL connection whose last query succeeded less than
+    /// [`Health::TRUSTED_FOR`] ago is lent without a round trip; otherwise it is pinged. (A
+    /// connection that dies within that window fails its next query, which marks it broken,
+    /// and the pool drops it.)
     fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), Self::Error> {
+        if let AnyConnection::Postgresql(c) = conn
+            && c.instrumentation()
+                .downcast_ref::<Health>()
+                .is_some_and(Health::trusted)
+        {
+            return Ok(());
+        }
         diesel::r2d2::R2D2Connection::ping(conn).map_err(diesel::r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        if let AnyConnection::Postgresql(c) = conn
+            && c.instrumentation()
+                .downcast_ref::<Health>()
+                .is_some_and(|h| h.broken)
+        {
+            return true;
+        }
         std::thread::panicking() || diesel::r2d2::R2D2Connection::is_broken(conn)
+    }
+}
+
+/// What a PostgreSQL connection's own queries say about it (a diesel instrumentation): when
+/// its last query succeeded, and whether one failed at the connection level (closed, or the
+/// command could not be sent), after which the pool drops it.
+#[derive(Debug)]
+struct Health {
+    last_ok: std::time::Instant,
+    broken: bool,
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Self {
+            last_ok: std::time::Instant::now(),
+            broken: false,
+        }
+    }
+}
+
+impl Health {
+    /// How long after a successful query a connection is lent without a validity check.
+    const TRUSTED_FOR: Duration = Duration::from_secs(1);
+
+    fn trusted(&self) -> bool {
+        !self.broken && self.last_ok.elapsed() < Self::TRUSTED_FOR
+    }
+}
+
+impl diesel::connection::Instrumentation for Health {
+    fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
+        use diesel::result::{DatabaseErrorKind, Error};
+        if let diesel::connection::InstrumentationEvent::FinishQuery { error, .. } = event {
+            match error {
+                None => self.last_ok = std::time::Instant::now(),
+                Some(
+                    Error::DatabaseError(
+                        DatabaseErrorKind::ClosedConnection
+                        | DatabaseErrorKind::UnableToSendCommand,
+                        _,
+                    )
+                    | Error::BrokenTransactionManager,
+                ) => self.broken = true,
+                Some(_) => {}
+            }
+        }
     }
 }
 
@@ -155,8 +221,9 @@ pub fn connect(url: &str, size: u32, timeout: Duration) -> Result<(DbPool, Backe
         backend,
         url: conn_url,
     };
-    // A checkout is tested (`SELECT 1`) only on PostgreSQL, where a connection can break
-    // (server restart, network). An embedded SQLite connection cannot, and the test was a
+    // A checkout is tested only on PostgreSQL, where a connection can break (server restart,
+    // network), and there only when the connection has not just proven itself (see
+    // `Manager::is_valid`). An embedded SQLite connection cannot break, and the test was a
     // parsed statement on every API read.
     let pool = Pool::builder()
         .max_size(size)

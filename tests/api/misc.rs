@@ -191,3 +191,57 @@ both_backends!(compose_directory_served_with_range, |app| {
         404
     );
 });
+
+/// Terminates every server process of the test's database except the caller's.
+fn kill_pg_backends(name: &str) {
+    use diesel::{Connection, RunQueryDsl};
+    let admin = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
+    let mut c = diesel::PgConnection::establish(&admin).expect("admin connection");
+    diesel::sql_query(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+    ))
+    .execute(&mut c)
+    .expect("pg_terminate_backend");
+}
+
+/// Pooled PostgreSQL connections are lent without a round trip while they have just proven
+/// themselves. One killed under the pool fails at most its next query, is dropped, and the API
+/// answers again; one idle for over a second is checked before it is lent, so a request after a
+/// pause never sees a dead connection.
+#[tokio::test]
+async fn killed_postgres_connections_are_replaced() {
+    let Some(app) = spawn_app(Db::Postgres, |_| {}).await else {
+        return;
+    };
+    let name = app
+        .pg_database_name()
+        .expect("a PostgreSQL test")
+        .to_string();
+    // Busy connections killed: a few requests may fail cleanly (5xx, JSON envelope), then 200.
+    for _ in 0..8 {
+        assert_eq!(app.get("/api/1/composes/").await.status, 200);
+    }
+    kill_pg_backends(&name);
+    let mut failures = 0;
+    loop {
+        let r = app.get("/api/1/composes/").await;
+        if r.status == 200 {
+            break;
+        }
+        assert!(r.status >= 500, "{}: {}", r.status, r.text);
+        assert_eq!(r.json()["status"], r.status, "{}", r.text);
+        failures += 1;
+        assert!(failures <= 4, "more failures than pooled connections");
+    }
+    // Idle connections killed: checked on checkout, so the next request succeeds.
+    for _ in 0..8 {
+        assert_eq!(app.get("/api/1/composes/").await.status, 200);
+    }
+    kill_pg_backends(&name);
+    tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+    for _ in 0..8 {
+        let r = app.get("/api/1/composes/").await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+}

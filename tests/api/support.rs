@@ -200,6 +200,11 @@ impl TestApp {
         }
     }
 
+    /// The test's own PostgreSQL database, if it runs on PostgreSQL.
+    pub fn pg_database_name(&self) -> Option<&str> {
+        self.pg_database.as_ref().map(|(name, _)| name.as_str())
+    }
+
     pub async fn get(&self, path: &str) -> Resp {
         self.request(reqwest::Method::GET, path, None).await
     }
