@@ -498,17 +498,29 @@ mod tests {
         }
     }
 
-    /// SQLite re-prepares a statement with a bound `LIMIT ?` on every execution; the API's read
-    /// by id must not carry one (a 7x slower read when it did).
-    #[test]
-    fn read_by_id_has_no_bound_limit() {
+    /// A migrated SQLite database in a temporary directory (kept alive by the returned guard).
+    fn sqlite() -> (tempfile::TempDir, crate::db::DbConn) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("t.sqlite").display());
         let (pool, _) = crate::db::connect(&url, 1, std::time::Duration::from_secs(5)).unwrap();
         crate::db::migrate(&pool).unwrap();
-        let mut conn = pool.get().unwrap();
+        let conn = pool.get().unwrap();
+        (dir, conn)
+    }
+
+    /// Records the SQL of every statement `conn` runs from now on.
+    fn record_sql(conn: &mut crate::db::DbConn) -> Arc<Mutex<Vec<String>>> {
         let seen = Arc::new(Mutex::new(Vec::new()));
         conn.set_instrumentation(Sql(seen.clone()));
+        seen
+    }
+
+    /// SQLite re-prepares a statement with a bound `LIMIT ?` on every execution; the API's read
+    /// by id must not carry one (a 7x slower read when it did).
+    #[test]
+    fn read_by_id_has_no_bound_limit() {
+        let (_dir, mut conn) = sqlite();
+        let seen = record_sql(&mut conn);
         assert!(super::get(&mut conn, 1).unwrap().is_none());
         let seen = seen.lock().unwrap();
         assert_eq!(seen.len(), 1, "{seen:?}");
@@ -519,11 +531,7 @@ mod tests {
     /// The list's page clause is `LIMIT ?+0` for the same reason, and pages still page.
     #[test]
     fn list_pages_with_an_expression_limit() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.sqlite").display());
-        let (pool, _) = crate::db::connect(&url, 1, std::time::Duration::from_secs(5)).unwrap();
-        crate::db::migrate(&pool).unwrap();
-        let mut conn = pool.get().unwrap();
+        let (_dir, mut conn) = sqlite();
         for i in 0..5 {
             diesel::sql_query(format!(
                 "INSERT INTO composes (owner, source_type, source, state, time_to_expire, time_submitted, arches) \
@@ -532,8 +540,7 @@ mod tests {
             .execute(&mut *conn)
             .unwrap();
         }
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        conn.set_instrumentation(Sql(seen.clone()));
+        let seen = record_sql(&mut conn);
         let f = super::ListFilter::default();
         let (items, total) = super::list(&mut conn, &f, super::OrderKey::Id, true, 2, 2).unwrap();
         assert_eq!(total, 5);

@@ -181,11 +181,11 @@ impl CustomizeConnection<AnyConnection, diesel::r2d2::Error> for Customizer {
 }
 
 /// Turns off SQLite's memory statistics and its per-connection mutexes, once, before its first
-/// connection. The statistics take a
-/// process-wide mutex on every allocation, and the HTTP workers' reads contended on it (futex
-/// waits in `dbMallocRawFinish` were the top of a `perf` profile of GET by id). When SQLite is
-/// already initialised the call is refused (SQLITE_MISUSE) and nothing changes.
-fn sqlite_without_memstatus() {
+/// connection. The statistics take a process-wide mutex on every allocation, and the HTTP
+/// workers' reads contended on it (futex waits in `dbMallocRawFinish` were the top of a `perf`
+/// profile of GET by id). When SQLite is already initialised the calls are refused
+/// (SQLITE_MISUSE) and nothing changes.
+fn configure_sqlite_once() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // SAFETY: `sqlite3_config` with SQLITE_CONFIG_MEMSTATUS takes one int argument; it is
@@ -210,7 +210,7 @@ fn sqlite_without_memstatus() {
 pub fn connect(url: &str, size: u32, timeout: Duration) -> Result<(DbPool, Backend), DbError> {
     let (backend, conn_url) = backend_url(url)?;
     if backend == Backend::Sqlite {
-        sqlite_without_memstatus();
+        configure_sqlite_once();
     }
     let size = if backend == Backend::Sqlite && conn_url == ":memory:" {
         1

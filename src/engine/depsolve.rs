@@ -3,7 +3,6 @@
 //! arch before noarch. Packages are given by index into a slice of repodata `Package`s.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
-
 use std::sync::Arc;
 
 use rpmrepo_metadata::{Evr, Package, Requirement, RequirementType};

@@ -48,10 +48,9 @@ pub struct Outcome {
 /// One RPM file that may go into the compose.
 #[derive(Debug, Clone)]
 struct Candidate {
-    /// The file to link (the signed copy when a sigkey matched).
+    /// The file to link and whose header is read: the signed copy when a sigkey matched,
+    /// otherwise the unsigned one.
     path: PathBuf,
-    /// The file whose header is read (the unsigned copy when the signed one is missing).
-    header_path: PathBuf,
     sigkey: Option<String>,
     missing_signature: Option<String>,
     /// Groups a build's binaries with its debuginfo and source RPMs.
@@ -131,7 +130,7 @@ async fn koji_pkgset(
     query_arches.extend(split(&Some(c.multilib_arches.clone())));
     let keys = sigkeys(c);
     let mut out = Vec::new();
-    let mut rpm_builds: Vec<(crate::koji::Rpm, std::sync::Arc<crate::koji::Build>)> = Vec::new();
+    let mut rpm_builds: Vec<(crate::koji::Rpm, Arc<crate::koji::Build>)> = Vec::new();
     let mut event = None;
     if c.source_type == SourceType::Tag.code() {
         let tag = c.source.clone();
@@ -151,10 +150,8 @@ async fn koji_pkgset(
             ..Default::default()
         };
         let (rpms, builds) = koji.list_tagged_rpms(&tag, &q).await?;
-        let by_id: HashMap<i64, std::sync::Arc<crate::koji::Build>> = builds
-            .into_iter()
-            .map(|b| (b.id, std::sync::Arc::new(b)))
-            .collect();
+        let by_id: HashMap<i64, Arc<crate::koji::Build>> =
+            builds.into_iter().map(|b| (b.id, Arc::new(b))).collect();
         for r in rpms {
             if let Some(b) = by_id.get(&r.build_id) {
                 rpm_builds.push((r, b.clone()));
@@ -165,7 +162,7 @@ async fn koji_pkgset(
         let Some(b) = koji.get_build(nvr.as_str().into()).await? else {
             return fail(format!("Unknown Koji build {nvr}."));
         };
-        let b = std::sync::Arc::new(b);
+        let b = Arc::new(b);
         for r in koji.list_rpms(b.id, Some(query_arches.clone())).await? {
             rpm_builds.push((r, b.clone()));
         }
@@ -195,11 +192,8 @@ async fn koji_pkgset(
                 )),
             ),
         };
-        // A signed copy found above is a file; otherwise `path` is the unsigned file already.
-        let header_path = path.clone();
         out.push(Candidate {
             path,
-            header_path,
             sigkey,
             missing_signature: missing,
             build_key: format!("koji:{}", b.id),
@@ -226,7 +220,6 @@ fn repo_pkgset(c: &Compose) -> Result<Vec<Candidate>, EngineError> {
                 }
             } else if p.extension().is_some_and(|x| x == "rpm") {
                 out.push(Candidate {
-                    header_path: p.clone(),
                     path: p,
                     sigkey: None,
                     missing_signature: None,
@@ -392,7 +385,7 @@ fn build_tree(
                         if i % 256 == 0 {
                             cancel.check()?;
                         }
-                        out.push(headers::read(&cand.header_path).map_err(EngineError)?);
+                        out.push(headers::read(&cand.path).map_err(EngineError)?);
                     }
                     Ok(out)
                 })
@@ -612,16 +605,15 @@ fn write_repo(
     let mut w = RepositoryWriter::new_with_options(dir, pkgs.len(), opts).map_err(|e| err(&e))?;
     let mut sorted: Vec<&&Selected> = pkgs.iter().collect();
     sorted.sort_by_key(|s| s.pkg.nvra());
-    let hrefs: Vec<String> = sorted.iter().map(|s| package_href(&s.pkg)).collect();
     // Links in one thread while the metadata is written in this one.
     let linked = std::thread::scope(|scope| {
         let linker = scope.spawn(|| -> Result<(), EngineError> {
             let mut made: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
-            for (i, (s, href)) in sorted.iter().zip(&hrefs).enumerate() {
+            for (i, s) in sorted.iter().enumerate() {
                 if i % 256 == 0 {
                     cancel.check()?;
                 }
-                let dest = dir.join(href);
+                let dest = dir.join(s.pkg.location_href());
                 let parent = dest.parent().expect("parent").to_path_buf();
                 if !made.contains(&parent) {
                     std::fs::create_dir_all(&parent).map_err(|e| err(&e))?;
@@ -916,7 +908,7 @@ fn write_tree_into(
             record(
                 arch,
                 s,
-                format!("Temporary/{arch}/os/{}", package_href(&s.pkg)),
+                format!("Temporary/{arch}/os/{}", s.pkg.location_href()),
                 "binary",
             );
         }
@@ -924,7 +916,7 @@ fn write_tree_into(
             record(
                 arch,
                 s,
-                format!("Temporary/{arch}/debug/tree/{}", package_href(&s.pkg)),
+                format!("Temporary/{arch}/debug/tree/{}", s.pkg.location_href()),
                 "debug",
             );
         }
@@ -940,7 +932,7 @@ fn write_tree_into(
             record(
                 arch,
                 s,
-                format!("Temporary/source/tree/{}", package_href(&s.pkg)),
+                format!("Temporary/source/tree/{}", s.pkg.location_href()),
                 "source",
             );
         }
