@@ -17,6 +17,8 @@ pub struct AppState {
     pub auth: crate::auth::Authenticator,
     pub settings: Arc<Settings>,
     pub backend: Backend,
+    /// The response cache of the hot reads (`server.response_cache_bytes`; off at 0).
+    pub cache: Option<Arc<crate::api::cache::ResponseCache>>,
 }
 
 /// Which parts of the service a process runs.
@@ -86,6 +88,7 @@ impl Application {
                 auth: crate::auth::Authenticator::from_settings(&settings.auth)?,
                 settings: settings.clone(),
                 backend,
+                cache: response_cache(&settings)?,
             });
             let serve = settings.server.serve_composes.then(|| {
                 (
@@ -193,6 +196,23 @@ impl Application {
         }
         (port, pool)
     }
+}
+
+/// The response cache and the thread that watches the database for other processes' changes
+/// (it stops when the cache is dropped).
+fn response_cache(
+    settings: &Settings,
+) -> anyhow::Result<Option<Arc<crate::api::cache::ResponseCache>>> {
+    let max = settings.server.response_cache_bytes;
+    if max == 0 {
+        return Ok(None);
+    }
+    let (backend, url) = db::backend_url(&settings.database.url)?;
+    let watch = Arc::new(db::changes::Watch::default());
+    db::changes::spawn_watcher(backend, url, &watch);
+    Ok(Some(Arc::new(crate::api::cache::ResponseCache::new(
+        max, watch,
+    ))))
 }
 
 /// Request logging: method, path, status and duration at debug level.

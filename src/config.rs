@@ -104,6 +104,7 @@ pub struct ServerSettings {
     pub workers: usize,
     pub max_body_bytes: usize,
     pub max_per_page: i64,
+    pub response_cache_bytes: usize,
     pub serve_composes: bool,
     pub composes_path: String,
     pub log_format: String,
@@ -250,6 +251,7 @@ impl Default for ServerSettings {
             workers: 0,
             max_body_bytes: 1024 * 1024,
             max_per_page: 1000,
+            response_cache_bytes: 64 * 1024 * 1024,
             serve_composes: true,
             composes_path: "/composes".into(),
             log_format: "text".into(),
@@ -341,6 +343,10 @@ pub const DOCS: &[(&str, &str)] = &[
     (
         "server.max_per_page",
         "Upper bound for `per_page` of the compose list (ODCS has none).",
+    ),
+    (
+        "server.response_cache_bytes",
+        "Bytes of JSON bodies kept by the response cache of GET by id and the compose list, served while the composes table is unchanged (other processes' changes are seen within milliseconds, by LISTEN/NOTIFY on PostgreSQL and `PRAGMA data_version` on SQLite); 0 turns it off.",
     ),
     (
         "server.serve_composes",

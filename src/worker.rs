@@ -241,7 +241,7 @@ impl Worker {
         let (p, id, event) = (self.pool.clone(), compose.id, compose.koji_event);
         let r = tokio::task::spawn_blocking(move || -> Result<usize, DbError> {
             let mut c = p.get().map_err(|e| DbError::Pool(e.to_string()))?;
-            Ok(diesel::update(
+            let n = diesel::update(
                 composes::table
                     .find(id)
                     .filter(composes::state.eq(State::Generating.code())),
@@ -250,7 +250,9 @@ impl Worker {
                 composes::state_reason.eq(crate::reuse::GENERATING_REASON),
                 composes::koji_event.eq(event),
             ))
-            .execute(&mut *c)?)
+            .execute(&mut *c)?;
+            crate::db::changes::touched();
+            Ok(n)
         })
         .await;
         if !matches!(r, Ok(Ok(_))) {
@@ -380,6 +382,7 @@ fn record(
                         composes::reused_id.eq(reused.map(|r| r.0)),
                     ))
                     .execute(c)?;
+                crate::db::changes::touched();
                 if let Some((rid, _)) = reused
                     && let Some(old) = q::get(c, rid)?
                 {
@@ -389,6 +392,7 @@ fn record(
                         diesel::update(composes::table.find(id))
                             .set(composes::time_to_expire.eq(until))
                             .execute(c)?;
+                        crate::db::changes::touched();
                     }
                 }
                 let fresh = q::get(c, compose.id)?.expect("compose");

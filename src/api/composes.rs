@@ -8,8 +8,9 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use utoipa::{IntoParams, ToSchema};
 
+use super::cache::{Key, cached};
 use super::error::{ApiError, ErrorBody};
-use super::{cors_ok, db, db_read, request_base_url};
+use super::{db, db_read, request_base_url};
 use crate::app::AppState;
 use crate::auth::{Identity, policy};
 use crate::config::ComposeSettings;
@@ -105,6 +106,15 @@ pub async fn list_composes(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let key = || Key::List(format!("{}?{}", request_base_url(&req), req.query_string()).into());
+    cached(state.cache.as_deref(), key, || list_body(&req, &state)).await
+}
+
+/// The list's body (see [`list_composes`]).
+async fn list_body(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+) -> Result<bytes::Bytes, ApiError> {
     let params: Vec<(String, String)> = url::form_urlencoded::parse(req.query_string().as_bytes())
         .into_owned()
         .collect();
@@ -166,7 +176,7 @@ pub async fn list_composes(
     };
     let offset = page.saturating_sub(1).saturating_mul(per_page);
     let f = filter.clone();
-    let (rows, total) = db_read(&state, move |c| {
+    let (rows, total) = db_read(state, move |c| {
         Ok(q::list(c, &f, order, descending, per_page, offset)?)
     })
     .await?;
@@ -175,7 +185,7 @@ pub async fn list_composes(
     } else {
         (total + per_page - 1) / per_page
     };
-    let base = format!("{}/api/1/composes/", request_base_url(&req));
+    let base = format!("{}/api/1/composes/", request_base_url(req));
     let extra: String = {
         let mut seen = std::collections::HashSet::new();
         params
@@ -211,7 +221,7 @@ pub async fn list_composes(
             next: (page < pages).then(|| link(page + 1)),
         },
     };
-    Ok(cors_ok(&body))
+    json_bytes(&body)
 }
 
 /// Parses the `{id}` path segment; ids beyond the integer range simply do not exist.
@@ -236,14 +246,24 @@ pub async fn get_compose(
 ) -> Result<HttpResponse, ApiError> {
     let not_found = || ApiError::not_found("No such compose found.");
     let id = compose_id(&path).ok_or_else(not_found)?;
-    let compose = db_read(&state, move |c| Ok(q::get(c, id)?))
-        .await?
-        .ok_or_else(not_found)?;
-    Ok(cors_ok(&ComposeView::new(
-        &compose,
-        &state.settings.composes,
-        true,
-    )))
+    cached(
+        state.cache.as_deref(),
+        || Key::Compose(id),
+        || async {
+            let compose = db_read(&state, move |c| Ok(q::get(c, id)?))
+                .await?
+                .ok_or_else(not_found)?;
+            json_bytes(&ComposeView::new(&compose, &state.settings.composes, true))
+        },
+    )
+    .await
+}
+
+/// A response body serialized once (to send it and to keep it in the response cache).
+fn json_bytes<T: serde::Serialize>(body: &T) -> Result<bytes::Bytes, ApiError> {
+    serde_json::to_vec(body)
+        .map(bytes::Bytes::from)
+        .map_err(|e| ApiError::internal(format!("cannot serialize the response: {e}")))
 }
 
 /// Reads the whole body, refusing more than `limit` bytes with 413.

@@ -79,6 +79,18 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
     let mut body = render_metrics(&counts, pending);
     body.push_str(&render_job_metrics(&jobs));
     body.push_str(&bus);
+    if let Some(cache) = &state.cache {
+        let (hits, misses) = cache.counts();
+        let _ = write!(
+            body,
+            "# HELP composed_response_cache_hits_total Reads answered from the response cache\n\
+             # TYPE composed_response_cache_hits_total counter\n\
+             composed_response_cache_hits_total {hits}\n\
+             # HELP composed_response_cache_misses_total Cacheable reads that went to the database\n\
+             # TYPE composed_response_cache_misses_total counter\n\
+             composed_response_cache_misses_total {misses}\n"
+        );
+    }
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
         .content_type("text/plain; version=0.0.4; charset=utf-8")

@@ -1,5 +1,6 @@
 //! The HTTP API. Every route is in [`configure`]; handlers are grouped by resource.
 
+pub mod cache;
 pub mod composes;
 pub mod error;
 pub mod misc;

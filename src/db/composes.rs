@@ -86,6 +86,7 @@ pub fn insert(
     diesel::insert_into(composes::table)
         .values(new)
         .execute(conn)?;
+    super::changes::touched();
     let id = last_insert_id(conn)?;
     let compose = get(conn, id)?.ok_or(DieselError::NotFound)?;
     let queue =
@@ -292,6 +293,7 @@ pub fn save(conn: &mut AnyConnection, c: &Compose) -> QueryResult<()> {
     diesel::update(composes::table.find(c.id))
         .set(c)
         .execute(conn)?;
+    super::changes::touched();
     Ok(())
 }
 
@@ -343,6 +345,7 @@ pub fn transition(
             diesel::update(composes::table.filter(composes::id.eq_any(&followers)))
                 .set(composes::time_to_expire.eq(until))
                 .execute(conn)?;
+            super::changes::touched();
             c.time_to_expire = until;
         }
     }
@@ -378,6 +381,7 @@ pub fn extend_expiry(
         .set(composes::time_to_expire.eq(until))
         .execute(conn)?;
     }
+    super::changes::touched();
     Ok(())
 }
 
@@ -391,6 +395,7 @@ pub fn mark_for_removal(
     diesel::update(composes::table.find(id))
         .set((composes::time_to_expire.eq(at), composes::removed_by.eq(by)))
         .execute(conn)?;
+    super::changes::touched();
     Ok(())
 }
 

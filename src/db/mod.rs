@@ -1,6 +1,7 @@
 //! Database access: one diesel codebase for SQLite (embedded default) and PostgreSQL
 //! (production) through `MultiConnection`, an r2d2 pool, embedded per-backend migrations.
 
+pub mod changes;
 pub mod composes;
 pub mod models;
 pub mod schema;
@@ -261,6 +262,25 @@ pub fn migrate(pool: &DbPool) -> Result<Vec<String>, DbError> {
 /// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (the one writer waits for the
 /// lock up front instead of failing on upgrade), a plain transaction on PostgreSQL.
 pub fn write_tx<T, E>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<DieselError>,
+{
+    // Ends the change tracking of the transaction even if `f` panics.
+    struct Tracked;
+    impl Drop for Tracked {
+        fn drop(&mut self) {
+            changes::tx_end();
+        }
+    }
+    changes::tx_begin();
+    let _tracked = Tracked;
+    write_tx_inner(conn, f)
+}
+
+fn write_tx_inner<T, E>(
     conn: &mut AnyConnection,
     f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
 ) -> Result<T, E>

@@ -211,7 +211,8 @@ fn kill_pg_backends(name: &str) {
 /// pause never sees a dead connection.
 #[tokio::test]
 async fn killed_postgres_connections_are_replaced() {
-    let Some(app) = spawn_app(Db::Postgres, |_| {}).await else {
+    // The response cache would answer the reads without a connection: off, this is the pool's.
+    let Some(app) = spawn_app(Db::Postgres, |s| s.server.response_cache_bytes = 0).await else {
         return;
     };
     let name = app
@@ -244,4 +245,135 @@ async fn killed_postgres_connections_are_replaced() {
         let r = app.get("/api/1/composes/").await;
         assert_eq!(r.status, 200, "{}", r.text);
     }
+}
+
+/// `(hits, misses)` of the response cache, from the metrics.
+async fn cache_counts(app: &TestApp) -> (u64, u64) {
+    let text = app.get("/api/1/metrics/").await.text;
+    let value = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from the metrics:\n{text}"))
+    };
+    (
+        value("composed_response_cache_hits_total"),
+        value("composed_response_cache_misses_total"),
+    )
+}
+
+/// Waits until the response cache answers (its watcher has connected), so that what follows
+/// exercises the cache and not its bypass.
+async fn until_cached(app: &TestApp, path: &str) -> String {
+    for _ in 0..200 {
+        let before = cache_counts(app).await.0;
+        let body = app.get(path).await.text;
+        if cache_counts(app).await.0 > before {
+            return body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("{path} was never answered from the response cache");
+}
+
+// This process's writes are never served stale: a cached compose and list change with the
+// PATCH, POST and DELETE that change them, at once.
+both_backends!(cached_reads_follow_this_process_writes, |app| {
+    let id = app.tag_compose("f40").await;
+    let path = format!("/api/1/composes/{id}");
+    let first: serde_json::Value = serde_json::from_str(&until_cached(&app, &path).await).unwrap();
+    assert_eq!(first["state_name"], "wait");
+    until_cached(&app, "/api/1/composes/?per_page=5").await;
+
+    app.set_state(id, State::Done, None).await;
+    let done = app.get(&path).await.json();
+    assert_eq!(done["state_name"], "done", "{done}");
+    let r = app
+        .patch(id, Some(&json!({"seconds_to_live": 200000})))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let renewed = app.get(&path).await.json();
+    assert_eq!(renewed["time_to_expire"], r.json()["time_to_expire"]);
+    assert_ne!(renewed["time_to_expire"], done["time_to_expire"]);
+
+    let second = app.tag_compose("f41").await;
+    let list = app.get("/api/1/composes/?per_page=5").await.json();
+    assert_eq!(list["meta"]["total"], 2, "{list}");
+    assert_eq!(list["items"][0]["id"], second);
+
+    assert_eq!(app.delete(id).await.status, 202);
+    let deleted = app.get(&path).await.json();
+    assert_ne!(
+        deleted["time_to_expire"], renewed["time_to_expire"],
+        "{deleted}"
+    );
+    let (hits, _) = cache_counts(&app).await;
+    assert!(hits >= 2, "{hits} hits");
+});
+
+// A change committed by another process (here: another connection, which this process's
+// change tracking does not see) reaches the cached reads through the watcher: PostgreSQL's
+// LISTEN/NOTIFY, SQLite's `PRAGMA data_version`.
+both_backends!(cached_reads_see_other_processes_writes, |app| {
+    let id = app.tag_compose("f40").await;
+    let path = format!("/api/1/composes/{id}");
+    until_cached(&app, &path).await;
+    until_cached(&app, "/api/1/composes/?owner=someone-else").await;
+    other_process_sql(
+        &app,
+        &format!("UPDATE composes SET owner = 'someone-else' WHERE id = {id}"),
+    );
+    let mut seen = false;
+    for _ in 0..100 {
+        let c = app.get(&path).await.json();
+        if c["owner"] == "someone-else" {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(seen, "the other process's change never reached GET by id");
+    let list = app.get("/api/1/composes/?owner=someone-else").await.json();
+    assert_eq!(list["meta"]["total"], 1, "{list}");
+});
+
+/// Runs `sql` on a connection of its own, outside composed's code (as another process would).
+fn other_process_sql(app: &TestApp, sql: &str) {
+    use diesel::{Connection, RunQueryDsl};
+    let url = &app.settings.database.url;
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let mut c = diesel::SqliteConnection::establish(path).unwrap();
+        diesel::sql_query(sql).execute(&mut c).unwrap();
+    } else {
+        let mut c = diesel::PgConnection::establish(url).unwrap();
+        diesel::sql_query(sql).execute(&mut c).unwrap();
+    }
+}
+
+/// While the watcher's LISTEN connection is gone, nothing is served from the cache: a change
+/// made meanwhile is seen by the next read, not only after the watcher reconnects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cache_is_bypassed_while_its_watcher_is_down() {
+    let Some(app) = spawn_app(Db::Postgres, |_| {}).await else {
+        return;
+    };
+    let id = app.tag_compose("f40").await;
+    let path = format!("/api/1/composes/{id}");
+    until_cached(&app, &path).await;
+    kill_pg_backends(app.pg_database_name().expect("a PostgreSQL test"));
+    // The watcher notices within its interval; then, before it reconnects (backoff ≥ 100 ms),
+    // a change made by another process must show.
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    other_process_sql(
+        &app,
+        &format!("UPDATE composes SET owner = 'while-down' WHERE id = {id}"),
+    );
+    let mut owner = serde_json::Value::Null;
+    for _ in 0..8 {
+        let r = app.get(&path).await;
+        if r.status == 200 {
+            owner = r.json()["owner"].clone();
+            break;
+        }
+    }
+    assert_eq!(owner, "while-down");
 }

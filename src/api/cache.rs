@@ -1,0 +1,221 @@
+//! The response cache of the two hot reads, `GET /api/1/composes/{id}` and the compose list:
+//! their JSON bodies, kept while the `composes` table has not changed since they were read.
+//!
+//! Clients poll these endpoints (the `odcs` client waits for a compose by GETting it every few
+//! seconds; dashboards page the list), and between two changes of the table every answer is
+//! the same. Validity is the change generation of [`crate::db::changes`]: an entry is served
+//! only while the generation it was read at is still current, so a compose written by this
+//! process is never served stale, and one written by another process at most
+//! [`crate::db::changes::WATCH_INTERVAL`] (plus the notification's delivery) after its commit.
+//! Nothing is served while the cross-process watcher is not live.
+//!
+//! The cache is bounded by the bytes of its bodies; when full it starts over.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use actix_web::HttpResponse;
+use actix_web::http::header;
+use bytes::Bytes;
+
+use crate::db::changes::{self, Watch};
+
+/// What a cached body answers.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Key {
+    /// `GET /api/1/composes/{id}`
+    Compose(i64),
+    /// The list: the request's base URL (its links embed it) and its query string.
+    List(Box<str>),
+}
+
+/// Where a read stands against the cache.
+#[derive(Debug)]
+pub enum Lookup {
+    /// A current body.
+    Hit(Bytes),
+    /// Read the database; store the body with [`ResponseCache::store`] and this ticket.
+    Miss(Ticket),
+    /// The cache cannot be trusted now (its watcher is not live): read, do not store.
+    Off,
+}
+
+/// The generation a miss started at (taken before the database read).
+#[derive(Debug, Clone, Copy)]
+pub struct Ticket(u64);
+
+#[derive(Debug, Default)]
+struct Inner {
+    generation: u64,
+    bytes: usize,
+    map: HashMap<Key, Bytes>,
+}
+
+#[derive(Debug)]
+pub struct ResponseCache {
+    watch: Arc<Watch>,
+    max_bytes: usize,
+    inner: Mutex<Inner>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl ResponseCache {
+    pub fn new(max_bytes: usize, watch: Arc<Watch>) -> Self {
+        Self {
+            watch,
+            max_bytes,
+            inner: Mutex::default(),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    pub fn lookup(&self, key: &Key) -> Lookup {
+        if !self.watch.live() {
+            return Lookup::Off;
+        }
+        let generation = changes::generation();
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if inner.generation != generation {
+            // Everything held was read at an older generation.
+            inner.map.clear();
+            inner.bytes = 0;
+            inner.generation = generation;
+        }
+        match inner.map.get(key) {
+            Some(body) => {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                Lookup::Hit(body.clone())
+            }
+            None => {
+                self.misses.fetch_add(1, Ordering::Relaxed);
+                Lookup::Miss(Ticket(generation))
+            }
+        }
+    }
+
+    /// Keeps `body` for `key` if nothing changed since `ticket` was taken.
+    pub fn store(&self, key: Key, ticket: Ticket, body: Bytes) {
+        if body.len() > self.max_bytes || !self.watch.live() {
+            return;
+        }
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        // The generation is read under the lock that `lookup` clears under.
+        if changes::generation() != ticket.0 || inner.generation != ticket.0 {
+            return;
+        }
+        if inner.bytes + body.len() > self.max_bytes {
+            inner.map.clear();
+            inner.bytes = 0;
+        }
+        inner.bytes += body.len();
+        if let Some(old) = inner.map.insert(key, body) {
+            inner.bytes -= old.len();
+        }
+    }
+
+    /// (hits, misses) since the start, for the metrics.
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// 200 with a JSON body already serialized, as [`super::cors_ok`] answers.
+pub fn json_ok(body: Bytes) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+        .insert_header(header::ContentType::json())
+        .body(body)
+}
+
+/// Answers `key` from `cache` when it can; otherwise runs `read` (which yields the body to
+/// send, or an error that is not cached) and keeps its body.
+pub async fn cached<F, Fut, E>(
+    cache: Option<&ResponseCache>,
+    key: impl FnOnce() -> Key,
+    read: F,
+) -> Result<HttpResponse, E>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<Bytes, E>>,
+{
+    let Some(cache) = cache else {
+        return read().await.map(json_ok);
+    };
+    let key = key();
+    match cache.lookup(&key) {
+        Lookup::Hit(body) => Ok(json_ok(body)),
+        Lookup::Off => read().await.map(json_ok),
+        Lookup::Miss(ticket) => {
+            let body = read().await?;
+            cache.store(key, ticket, body.clone());
+            Ok(json_ok(body))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn live() -> Arc<Watch> {
+        let w = Arc::new(Watch::default());
+        w.set_live_for_tests();
+        w
+    }
+
+    #[test]
+    fn a_body_is_served_until_the_table_changes() {
+        let cache = ResponseCache::new(1 << 20, live());
+        let Lookup::Miss(t) = cache.lookup(&Key::Compose(1)) else {
+            panic!("empty cache")
+        };
+        cache.store(Key::Compose(1), t, Bytes::from_static(b"{\"id\":1}"));
+        match cache.lookup(&Key::Compose(1)) {
+            Lookup::Hit(b) => assert_eq!(&b[..], b"{\"id\":1}"),
+            other => panic!("expected a hit, got {other:?}"),
+        }
+        changes::bump();
+        assert!(matches!(cache.lookup(&Key::Compose(1)), Lookup::Miss(_)));
+    }
+
+    #[test]
+    fn a_body_read_across_a_change_is_not_kept() {
+        let cache = ResponseCache::new(1 << 20, live());
+        let Lookup::Miss(t) = cache.lookup(&Key::List("x".into())) else {
+            panic!("empty cache")
+        };
+        // A write commits while the body is being read.
+        changes::bump();
+        cache.store(Key::List("x".into()), t, Bytes::from_static(b"[]"));
+        assert!(matches!(
+            cache.lookup(&Key::List("x".into())),
+            Lookup::Miss(_)
+        ));
+    }
+
+    #[test]
+    fn nothing_is_served_while_the_watcher_is_not_live() {
+        let cache = ResponseCache::new(1 << 20, Arc::new(Watch::default()));
+        assert!(matches!(cache.lookup(&Key::Compose(1)), Lookup::Off));
+    }
+
+    #[test]
+    fn the_cache_starts_over_when_full() {
+        let cache = ResponseCache::new(10, live());
+        for id in 0..3 {
+            let Lookup::Miss(t) = cache.lookup(&Key::Compose(id)) else {
+                // Another test bumped the generation meanwhile: the entry was dropped anyway.
+                continue;
+            };
+            cache.store(Key::Compose(id), t, Bytes::from_static(b"12345"));
+        }
+        let inner = cache.inner.lock().unwrap();
+        assert!(inner.bytes <= 10, "{} bytes held", inner.bytes);
+    }
+}

@@ -1,0 +1,227 @@
+//! The change generation of the `composes` table: a number that moves past every committed
+//! change of a compose row, so a reader can tell whether what it derived from the table earlier
+//! is still current (the API's response cache, `crate::api::cache`).
+//!
+//! Three sources move it:
+//! - **this process's writes**: every function that writes a compose row calls [`touched`] after
+//!   its statement; inside [`crate::db::write_tx`] the bump waits for the commit, outside it
+//!   happens at once. A bump never precedes the commit it reports, so a reader that took the
+//!   generation before reading cannot store an old row under a new generation.
+//! - **other processes on PostgreSQL**: a statement trigger on `composes` notifies
+//!   [`PG_CHANNEL`] (delivered at commit); [`spawn_watcher`] listens and bumps.
+//! - **other processes on SQLite**: [`spawn_watcher`] polls `PRAGMA data_version`, which moves
+//!   when another connection commits.
+//!
+//! A [`Watch`] says whether the cross-process source is live. While it is not (not yet
+//! connected, or the LISTEN connection was lost), nothing may be served from a cache.
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use diesel::connection::Connection;
+use diesel::{QueryableByName, RunQueryDsl};
+
+use super::Backend;
+
+/// The PostgreSQL notification channel of compose changes (migration `change_notify`).
+pub const PG_CHANNEL: &str = "composed_composes";
+
+/// How often the watcher looks for other processes' changes: the bound on how long a change
+/// committed by another process may go unseen by this one.
+pub const WATCH_INTERVAL: Duration = Duration::from_millis(2);
+
+static GENERATION: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// Depth of `write_tx` on this thread (a pooled connection is used by one thread at a time).
+    static TX_DEPTH: Cell<u32> = const { Cell::new(0) };
+    /// Whether the open write transaction changed a compose row.
+    static TOUCHED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The current generation. Take it *before* reading what will be cached.
+pub fn generation() -> u64 {
+    GENERATION.load(Ordering::Acquire)
+}
+
+/// Moves the generation: everything derived before is stale.
+pub fn bump() {
+    GENERATION.fetch_add(1, Ordering::AcqRel);
+}
+
+/// Records that a compose row was just written on this thread: bumps now when no write
+/// transaction is open, else when it ends.
+pub fn touched() {
+    if TX_DEPTH.get() == 0 {
+        bump();
+    } else {
+        TOUCHED.set(true);
+    }
+}
+
+/// `write_tx` opens a transaction on this thread.
+pub(crate) fn tx_begin() {
+    TX_DEPTH.set(TX_DEPTH.get() + 1);
+}
+
+/// `write_tx`'s transaction ended (committed or rolled back): the outermost end bumps if a
+/// compose row was written.
+pub(crate) fn tx_end() {
+    let depth = TX_DEPTH.get().saturating_sub(1);
+    TX_DEPTH.set(depth);
+    if depth == 0 && TOUCHED.replace(false) {
+        bump();
+    }
+}
+
+/// Whether changes made by other processes are being seen (see the module documentation).
+#[derive(Debug, Default)]
+pub struct Watch {
+    live: AtomicBool,
+}
+
+impl Watch {
+    pub fn live(&self) -> bool {
+        self.live.load(Ordering::Acquire)
+    }
+
+    #[cfg(test)]
+    pub fn set_live_for_tests(&self) {
+        self.set_live(true);
+    }
+
+    fn set_live(&self, live: bool) {
+        // Whatever was derived while nobody watched may be stale: drop it either way.
+        bump();
+        self.live.store(live, Ordering::Release);
+        bump();
+    }
+}
+
+#[derive(QueryableByName)]
+struct DataVersion {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    data_version: i64,
+}
+
+/// Starts the thread that sees other processes' changes to `url`'s database, for as long as
+/// `watch` has an owner. It reconnects with backoff after an error, and `watch` is not live
+/// meanwhile.
+pub fn spawn_watcher(backend: Backend, url: String, watch: &Arc<Watch>) {
+    let weak = Arc::downgrade(watch);
+    std::thread::Builder::new()
+        .name("composes-watch".into())
+        .spawn(move || {
+            let mut backoff = Duration::from_millis(100);
+            while weak.strong_count() > 0 {
+                let r = match backend {
+                    Backend::Sqlite => watch_sqlite(&url, &weak),
+                    Backend::Postgres => watch_pg(&url, &weak),
+                };
+                if let Some(w) = weak.upgrade() {
+                    w.set_live(false);
+                }
+                match r {
+                    Ok(()) => return,
+                    Err(e) => tracing::warn!(error = %e, "compose change watcher lost its connection; reconnecting"),
+                }
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+        })
+        .expect("spawn the compose change watcher");
+}
+
+/// Polls `PRAGMA data_version` until `weak` has no owner.
+fn watch_sqlite(path: &str, weak: &Weak<Watch>) -> Result<(), String> {
+    let mut conn = diesel::SqliteConnection::establish(path).map_err(|e| e.to_string())?;
+    let version = |c: &mut diesel::SqliteConnection| {
+        diesel::sql_query("PRAGMA data_version")
+            .get_result::<DataVersion>(c)
+            .map(|v| v.data_version)
+            .map_err(|e| e.to_string())
+    };
+    let mut seen = version(&mut conn)?;
+    match weak.upgrade() {
+        Some(w) => w.set_live(true),
+        None => return Ok(()),
+    }
+    loop {
+        std::thread::sleep(WATCH_INTERVAL);
+        if weak.strong_count() == 0 {
+            return Ok(());
+        }
+        let now = version(&mut conn)?;
+        if now != seen {
+            seen = now;
+            bump();
+        }
+    }
+}
+
+/// `LISTEN`s on [`PG_CHANNEL`] until `weak` has no owner.
+fn watch_pg(url: &str, weak: &Weak<Watch>) -> Result<(), String> {
+    let mut conn = diesel::PgConnection::establish(url).map_err(|e| e.to_string())?;
+    diesel::sql_query(format!("LISTEN {PG_CHANNEL}"))
+        .execute(&mut conn)
+        .map_err(|e| e.to_string())?;
+    match weak.upgrade() {
+        Some(w) => w.set_live(true),
+        None => return Ok(()),
+    }
+    let mut idle = Duration::ZERO;
+    loop {
+        std::thread::sleep(WATCH_INTERVAL);
+        if weak.strong_count() == 0 {
+            return Ok(());
+        }
+        let mut got = false;
+        for n in conn.notifications_iter() {
+            n.map_err(|e| e.to_string())?;
+            got = true;
+        }
+        if got {
+            bump();
+            idle = Duration::ZERO;
+            continue;
+        }
+        idle += WATCH_INTERVAL;
+        if idle >= Duration::from_secs(5) {
+            // A cheap round trip notices a half-open connection.
+            diesel::sql_query("SELECT 1")
+                .execute(&mut conn)
+                .map_err(|e| e.to_string())?;
+            idle = Duration::ZERO;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_in_a_transaction_bumps_only_when_it_ends() {
+        let g0 = generation();
+        tx_begin();
+        touched();
+        tx_begin();
+        tx_end();
+        // Other threads may bump too; this thread's write must not have yet.
+        assert!(
+            TOUCHED.get(),
+            "the write is remembered until the outermost end"
+        );
+        tx_end();
+        assert!(!TOUCHED.get());
+        assert!(generation() > g0);
+        let g1 = generation();
+        touched();
+        assert!(
+            generation() > g1,
+            "outside a transaction the bump is immediate"
+        );
+    }
+}
