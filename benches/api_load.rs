@@ -4,7 +4,8 @@
 //!
 //! Run: `cargo bench --bench api_load` (PostgreSQL from BENCH_DATABASE_URL, default
 //! postgres://postgres@127.0.0.1:5432/test; `wrk` from Debian's package).
-//! Env: BENCH_SECONDS (default 10), BENCH_COMPOSES (default 10000).
+//! Env: BENCH_SECONDS (default 10), BENCH_COMPOSES (default 10000), BENCH_POOL (connections,
+//! default `database.pool_size`'s default), BENCH_ONLY (run only the backends whose name contains it).
 
 use std::process::Command;
 
@@ -15,12 +16,33 @@ use composed::db::{composes as q, write_tx};
 use diesel::{Connection, RunQueryDsl};
 
 struct Row {
-    backend: &'static str,
+    backend: String,
     endpoint: &'static str,
     conns: u32,
     rps: f64,
     p50: String,
     p99: String,
+    /// Share of the run's reads answered by the response cache ("-" when it is off).
+    hits: String,
+}
+
+/// (hits, misses) of the response cache, from the metrics endpoint.
+fn cache_counts(base: &str) -> (u64, u64) {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "GET /api/1/metrics/ HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let value = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or(0)
+    };
+    (
+        value("composed_response_cache_hits_total"),
+        value("composed_response_cache_misses_total"),
+    )
 }
 
 fn seed(pool: &composed::db::DbPool, settings: &Settings, n: usize) {
@@ -134,14 +156,35 @@ fn main() {
     )
     .unwrap();
     let mut rows = Vec::new();
-    for backend in ["sqlite", "postgres"] {
+    let configs = [
+        ("sqlite", true),
+        ("sqlite", false),
+        ("postgres", true),
+        ("postgres", false),
+    ];
+    // BENCH_ONLY=postgres (say) runs only the matching configurations.
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let pool_size: u32 = std::env::var("BENCH_POOL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(Settings::default().database.pool_size);
+    for (backend, cache) in configs {
+        if !backend.contains(only.as_str()) {
+            continue;
+        }
         let mut settings = Settings::default();
+        if !cache {
+            settings.server.response_cache_bytes = 0;
+        }
         settings.server.bind = "127.0.0.1:0".into();
         settings.server.workers = 2;
-        settings.database.pool_size = 16;
+        settings.database.pool_size = pool_size;
         settings.composes.target_dir = dir.path().join("composes");
         settings.database.url = if backend == "sqlite" {
-            format!("sqlite://{}", dir.path().join("bench.sqlite").display())
+            format!(
+                "sqlite://{}",
+                dir.path().join(format!("bench-{cache}.sqlite")).display()
+            )
         } else {
             let mut admin =
                 diesel::PgConnection::establish(&pg_admin).expect("PostgreSQL for the benchmark");
@@ -171,46 +214,65 @@ fn main() {
             t.elapsed().as_secs_f64()
         );
         let base = format!("http://127.0.0.1:{port}");
-        // Warm-up.
+        // Warm-up (the same for every configuration): the server's pool and the database's
+        // buffers, and the response cache when it is on, as on a server that has been answering
+        // its pollers for a few seconds.
         wrk(&format!("{base}/api/1/composes/?per_page=20"), 16, 2, None);
+        wrk(
+            &format!("{base}/api/1/composes/"),
+            16,
+            3,
+            Some(script.to_str().unwrap()),
+        );
+        let label = if cache {
+            backend.to_string()
+        } else {
+            format!("{backend}, cache off")
+        };
         for conns in [16, 64] {
-            let (rps, p50, p99) = wrk(
-                &format!("{base}/api/1/composes/"),
-                conns,
-                seconds,
-                Some(script.to_str().unwrap()),
-            );
-            rows.push(Row {
-                backend,
-                endpoint: "GET /api/1/composes/{id}",
-                conns,
-                rps,
-                p50,
-                p99,
-            });
-            let (rps, p50, p99) = wrk(
-                &format!("{base}/api/1/composes/?per_page=20"),
-                conns,
-                seconds,
-                None,
-            );
-            rows.push(Row {
-                backend,
-                endpoint: "GET /api/1/composes/?per_page=20",
-                conns,
-                rps,
-                p50,
-                p99,
-            });
+            let runs = [
+                (
+                    "GET /api/1/composes/{id}",
+                    format!("{base}/api/1/composes/"),
+                    Some(script.to_str().unwrap()),
+                ),
+                (
+                    "GET /api/1/composes/?per_page=20",
+                    format!("{base}/api/1/composes/?per_page=20"),
+                    None,
+                ),
+            ];
+            for (endpoint, url, script) in runs {
+                let before = cache_counts(&base);
+                let (rps, p50, p99) = wrk(&url, conns, seconds, script);
+                let after = cache_counts(&base);
+                let (hits, misses) = (after.0 - before.0, after.1 - before.1);
+                rows.push(Row {
+                    backend: label.clone(),
+                    endpoint,
+                    conns,
+                    rps,
+                    p50,
+                    p99,
+                    hits: if cache {
+                        format!(
+                            "{:.1}%",
+                            100.0 * hits as f64 / (hits + misses).max(1) as f64
+                        )
+                    } else {
+                        "-".into()
+                    },
+                });
+            }
         }
         rt.shutdown_background();
     }
-    println!("| backend | endpoint | connections | requests/s | p50 | p99 |");
-    println!("|---|---|---|---|---|---|");
+    println!("| backend | endpoint | connections | requests/s | p50 | p99 | cache hits |");
+    println!("|---|---|---|---|---|---|---|");
     for r in rows {
         println!(
-            "| {} | `{}` | {} | {:.0} | {} | {} |",
-            r.backend, r.endpoint, r.conns, r.rps, r.p50, r.p99
+            "| {} | `{}` | {} | {:.0} | {} | {} | {} |",
+            r.backend, r.endpoint, r.conns, r.rps, r.p50, r.p99, r.hits
         );
     }
 }
