@@ -129,7 +129,6 @@ async fn koji_pkgset(
     query_arches.extend(["noarch".to_string(), "src".to_string()]);
     query_arches.extend(split(&Some(c.multilib_arches.clone())));
     let keys = sigkeys(c);
-    let mut out = Vec::new();
     let mut rpm_builds: Vec<(crate::koji::Rpm, Arc<crate::koji::Build>)> = Vec::new();
     let mut event = None;
     if c.source_type == SourceType::Tag.code() {
@@ -167,16 +166,31 @@ async fn koji_pkgset(
             rpm_builds.push((r, b.clone()));
         }
     }
-    for (r, b) in rpm_builds {
-        let unsigned = topdir.join(paths::rpm_path(&b, &r));
+    // The signed copies are looked up on every core (a `stat` per RPM and key), off the async
+    // workers.
+    let topdir = topdir.to_path_buf();
+    let out = tokio::task::spawn_blocking(move || signed_candidates(&rpm_builds, &topdir, &keys))
+        .await
+        .map_err(|e| EngineError(format!("signed copy lookup panicked: {e}")))?;
+    Ok((out, event))
+}
+
+/// The file of each RPM: its copy signed with the first of `keys` that exists (`""` = the
+/// unsigned file), or the unsigned file with the reason it is missing.
+fn signed_candidates(
+    rpm_builds: &[(crate::koji::Rpm, Arc<crate::koji::Build>)],
+    topdir: &Path,
+    keys: &[String],
+) -> Vec<Candidate> {
+    let one = |(r, b): &(crate::koji::Rpm, Arc<crate::koji::Build>)| {
         let found = keys.iter().find_map(|k| {
-            let p = topdir.join(paths::signed_rpm_path(&b, &r, k));
+            let p = topdir.join(paths::signed_rpm_path(b, r, k));
             p.is_file().then(|| (p, k.clone()))
         });
         let (path, sigkey, missing) = match found {
             Some((p, k)) => (p, (!k.is_empty()).then_some(k), None),
             None => (
-                unsigned.clone(),
+                topdir.join(paths::rpm_path(b, r)),
                 None,
                 Some(format!(
                     "{} (sigkeys: {})",
@@ -192,14 +206,28 @@ async fn koji_pkgset(
                 )),
             ),
         };
-        out.push(Candidate {
+        Candidate {
             path,
             sigkey,
             missing_signature: missing,
             build_key: format!("koji:{}", b.id),
-        });
-    }
-    Ok((out, event))
+        }
+    };
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8);
+    let chunk = rpm_builds.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = rpm_builds
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(one).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("signed copy lookup"))
+            .collect()
+    })
 }
 
 fn repo_pkgset(c: &Compose) -> Result<Vec<Candidate>, EngineError> {

@@ -393,23 +393,28 @@ impl KojiClient {
                 Some(|m| Rpm::MEMBERS.contains(&m) || Build::MEMBERS.contains(&m)),
             )
             .await?;
-        let pair = v
-            .as_array()
-            .filter(|a| a.len() == 2)
-            .ok_or_else(|| self.unexpected("listTaggedRPMS", "not [rpms, builds]"))?;
-        let rpms = pair[0]
-            .as_array()
-            .unwrap_or_default()
-            .iter()
-            .filter_map(Rpm::from_value)
-            .collect();
-        let builds = pair[1]
-            .as_array()
-            .unwrap_or_default()
-            .iter()
-            .filter_map(Build::from_value)
-            .collect();
-        Ok((rpms, builds))
+        // The decoded answer is taken apart, not copied: its strings become the rows'.
+        let items = |v: Value| match v {
+            Value::Array(items) => items,
+            _ => vec![],
+        };
+        match v {
+            Value::Array(pair) if pair.len() == 2 => {
+                let mut pair = pair.into_iter();
+                let (rpms, builds) = (pair.next().unwrap(), pair.next().unwrap());
+                Ok((
+                    items(rpms)
+                        .into_iter()
+                        .filter_map(Rpm::from_owned)
+                        .collect(),
+                    items(builds)
+                        .into_iter()
+                        .filter_map(Build::from_owned)
+                        .collect(),
+                ))
+            }
+            _ => Err(self.unexpected("listTaggedRPMS", "not [rpms, builds]")),
+        }
     }
 
     /// `getBuild(nvr or id)`; `None` for an unknown build.
@@ -601,6 +606,19 @@ impl InheritanceLink {
     }
 }
 
+/// Takes a string member out of a decoded struct.
+fn take_string(m: &mut BTreeMap<String, Value>, key: &str) -> Option<String> {
+    match m.remove(key)? {
+        Value::String(s) => Some(s),
+        _ => None,
+    }
+}
+
+/// An integer member of a decoded struct.
+fn take_i64(m: &mut BTreeMap<String, Value>, key: &str) -> Option<i64> {
+    m.get(key)?.as_i64()
+}
+
 /// A build as listTagged/listTaggedRPMS/getBuild describe it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Build {
@@ -634,35 +652,28 @@ impl Build {
     ];
 
     fn from_value(v: &Value) -> Option<Self> {
-        let name = v
-            .get("name")
-            .as_str()
-            .or_else(|| v.get("package_name").as_str())?
-            .to_string();
-        let version = v.get("version").as_str()?.to_string();
-        let release = v.get("release").as_str()?.to_string();
+        Self::from_owned(v.clone())
+    }
+
+    fn from_owned(v: Value) -> Option<Self> {
+        let Value::Struct(mut m) = v else {
+            return None;
+        };
+        let name = take_string(&mut m, "name").or_else(|| take_string(&mut m, "package_name"))?;
+        let version = take_string(&mut m, "version")?;
+        let release = take_string(&mut m, "release")?;
         Some(Build {
-            id: v
-                .get("build_id")
-                .as_i64()
-                .or_else(|| v.get("id").as_i64())?,
-            nvr: v
-                .get("nvr")
-                .as_str()
-                .map(str::to_string)
+            id: take_i64(&mut m, "build_id").or_else(|| take_i64(&mut m, "id"))?,
+            nvr: take_string(&mut m, "nvr")
                 .unwrap_or_else(|| format!("{name}-{version}-{release}")),
             name,
             version,
             release,
-            epoch: v.get("epoch").as_i64(),
-            volume_name: v
-                .get("volume_name")
-                .as_str()
-                .unwrap_or("DEFAULT")
-                .to_string(),
-            tag_name: v.get("tag_name").as_str().map(str::to_string),
-            create_event: v.get("create_event").as_i64(),
-            extra: v.get("extra").clone(),
+            epoch: take_i64(&mut m, "epoch"),
+            volume_name: take_string(&mut m, "volume_name").unwrap_or_else(|| "DEFAULT".into()),
+            tag_name: take_string(&mut m, "tag_name"),
+            create_event: take_i64(&mut m, "create_event"),
+            extra: m.remove("extra").unwrap_or(Value::Nil),
         })
     }
 }
@@ -698,21 +709,24 @@ impl Rpm {
     ];
 
     fn from_value(v: &Value) -> Option<Self> {
+        Self::from_owned(v.clone())
+    }
+
+    fn from_owned(v: Value) -> Option<Self> {
+        let Value::Struct(mut m) = v else {
+            return None;
+        };
         Some(Rpm {
-            id: v.get("id").as_i64()?,
-            build_id: v.get("build_id").as_i64()?,
-            name: v.get("name").as_str()?.to_string(),
-            version: v.get("version").as_str()?.to_string(),
-            release: v.get("release").as_str()?.to_string(),
-            epoch: v.get("epoch").as_i64(),
-            arch: v.get("arch").as_str()?.to_string(),
-            size: v.get("size").as_i64().unwrap_or(0),
-            payloadhash: v
-                .get("payloadhash")
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-            sigkey: v.get("sigkey").as_str().map(str::to_string),
+            id: take_i64(&mut m, "id")?,
+            build_id: take_i64(&mut m, "build_id")?,
+            name: take_string(&mut m, "name")?,
+            version: take_string(&mut m, "version")?,
+            release: take_string(&mut m, "release")?,
+            epoch: take_i64(&mut m, "epoch"),
+            arch: take_string(&mut m, "arch")?,
+            size: take_i64(&mut m, "size").unwrap_or(0),
+            payloadhash: take_string(&mut m, "payloadhash").unwrap_or_default(),
+            sigkey: take_string(&mut m, "sigkey"),
         })
     }
 

@@ -522,8 +522,16 @@ impl<R: std::io::BufRead> Pull<R> {
 
     /// The text content of the element just started, up to its end tag.
     fn text_of(&mut self, name: &str) -> Result<String, XmlError> {
+        self.text_in(name)?;
+        // A copy of the exact size; `self.text` keeps its capacity for the next text.
+        Ok(self.text.as_str().to_owned())
+    }
+
+    /// Reads the text content of the element just started into `self.text` (valid until the
+    /// next token), without copying it.
+    fn text_in(&mut self, name: &str) -> Result<(), XmlError> {
         match self.next()? {
-            Tok::End(n) if n == name => Ok(std::mem::take(&mut self.text)),
+            Tok::End(n) if n == name => Ok(()),
             Tok::Eof => Err(XmlError(format!("unexpected end of document in <{name}>"))),
             _ => Err(self.err(format!("unexpected element in <{name}>"))),
         }
@@ -554,7 +562,7 @@ impl<R: std::io::BufRead> Pull<R> {
     /// A value whose `<value>` start tag was just read.
     fn value(&mut self) -> Result<Value, XmlError> {
         match self.next()? {
-            Tok::End(n) if n == "value" => Ok(Value::String(std::mem::take(&mut self.text))),
+            Tok::End(n) if n == "value" => Ok(Value::String(self.text.as_str().to_owned())),
             Tok::Start(t) => {
                 let v = self.typed(&t)?;
                 self.expect_end("value")?;
@@ -614,13 +622,18 @@ impl<R: std::io::BufRead> Pull<R> {
                     match self.next()? {
                         Tok::Start(n) if n == "member" => {
                             self.expect_start("name")?;
-                            let name = self.text_of("name")?;
+                            // A skipped member's name is never copied.
+                            self.text_in("name")?;
+                            let name = filter
+                                .is_none_or(|keep| keep(&self.text))
+                                .then(|| self.text.as_str().to_owned());
                             self.expect_start("value")?;
-                            if filter.is_some_and(|keep| !keep(&name)) {
-                                self.skip_to_end("value")?;
-                            } else {
-                                let v = self.value()?;
-                                m.insert(name, v);
+                            match name {
+                                Some(name) => {
+                                    let v = self.value()?;
+                                    m.insert(name, v);
+                                }
+                                None => self.skip_to_end("value")?,
                             }
                             self.expect_end("member")?;
                         }
