@@ -390,7 +390,7 @@ impl KojiClient {
                 "listTaggedRPMS",
                 vec![tag.into()],
                 q.kwargs(true),
-                Some(|m| Rpm::MEMBERS.contains(&m) || Build::MEMBERS.contains(&m)),
+                Some(list_tagged_rpms_member),
             )
             .await?;
         // The decoded answer is taken apart, not copied: its strings become the rows'.
@@ -604,6 +604,11 @@ impl InheritanceLink {
             currdepth: v.get("currdepth").as_i64().unwrap_or(1),
         })
     }
+}
+
+/// The members of `listTaggedRPMS`'s RPM and build structs that composed reads.
+pub fn list_tagged_rpms_member(m: &str) -> bool {
+    Rpm::MEMBERS.contains(&m) || Build::MEMBERS.contains(&m)
 }
 
 /// Takes a string member out of a decoded struct.
