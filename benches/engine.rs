@@ -3,7 +3,8 @@
 //! with their closure (warm), POST → done through the real API and worker; createrepo_c runs
 //! on the same RPM set in the same run. Prints a markdown table for docs/benchmarks.md.
 //!
-//! Run: `cargo bench --bench engine` (needs `createrepo_c`). Env: BENCH_RPMS (default 10000).
+//! Run: `cargo bench --bench engine` (needs `createrepo_c`). Env: BENCH_RPMS (default 10000),
+//! BENCH_PRETOUCH_MB (a diagnostic: memory touched and freed before the first compose).
 
 #[path = "../tests/common/koji_hub.rs"]
 mod koji_hub;
@@ -149,6 +150,25 @@ async fn warm_hub(url: &str) {
     );
 }
 
+/// Diagnostic (`BENCH_PRETOUCH_MB`): allocates and touches `mb` MiB on four threads, and two
+/// million small strings, then frees them all, so that the process's first compose finds its
+/// memory already mapped, as later composes do.
+fn pretouch(mb: usize) {
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let blocks: Vec<Vec<u8>> = (0..mb / 4).map(|_| vec![1u8; 1 << 20]).collect();
+                std::hint::black_box(&blocks);
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let small: Vec<String> = (0..2_000_000).map(|i| i.to_string()).collect();
+    std::hint::black_box(&small);
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list" || a == "--test") {
         return;
@@ -215,6 +235,12 @@ fn main() {
         // Cold = an empty header cache: every header is read and every RPM checksummed again.
         // Three such composes, median; the first one is also the process's first compose (its
         // allocator and connections are cold too), shown apart.
+        if let Some(mb) = std::env::var("BENCH_PRETOUCH_MB")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            pretouch(mb);
+        }
         let mut colds = Vec::new();
         for _ in 0..3 {
             composed::engine::headers::clear();
