@@ -6,8 +6,9 @@
 //! the same. Validity is the change generation of [`crate::db::changes`]: an entry is served
 //! only while the generation it was read at is still current, so a compose written by this
 //! process is never served stale, and one written by another process at most
-//! [`crate::db::changes::WATCH_INTERVAL`] (plus the notification's delivery) after its commit.
-//! Nothing is served while the cross-process watcher is not live.
+//! [`crate::db::changes::FRESH`] after its commit (typically one
+//! [`crate::db::changes::WATCH_INTERVAL`]). Nothing is served while the cross-process watcher is
+//! disconnected or has not looked recently.
 //!
 //! The cache is bounded by the bytes of its bodies; when full it starts over.
 

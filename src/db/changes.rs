@@ -13,7 +13,8 @@
 //!   when another connection commits.
 //!
 //! A [`Watch`] says whether the cross-process source is live. While it is not (not yet
-//! connected, or the LISTEN connection was lost), nothing may be served from a cache.
+//! connected, the connection lost, or no look within [`FRESH`]), nothing may be served from a
+//! cache.
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -77,19 +78,74 @@ pub(crate) fn tx_end() {
 }
 
 /// Whether changes made by other processes are being seen (see the module documentation).
-#[derive(Debug, Default)]
+///
+/// Readers trust the watch only while its watcher is connected **and** has looked within
+/// [`FRESH`]: a watcher that stalls (starved of CPU, stuck reconnecting) stops the cache instead
+/// of letting it serve older answers. When no reader has asked for a second, the watcher looks
+/// every [`IDLE_INTERVAL`] instead of every [`WATCH_INTERVAL`] (an idle service does not wake
+/// 500 times a second); the first reader after that finds the watch stale, reads the database,
+/// and wakes the watcher.
+#[derive(Debug)]
 pub struct Watch {
     live: AtomicBool,
+    /// When the watcher last finished looking, in nanoseconds since `epoch`.
+    looked_at: AtomicU64,
+    /// When a reader last asked, in nanoseconds since `epoch` (updated at most every 100 ms).
+    wanted_at: AtomicU64,
+    thread: std::sync::OnceLock<std::thread::Thread>,
+    epoch: std::time::Instant,
+}
+
+/// How recent the watcher's last look must be for readers to trust it.
+pub const FRESH: Duration = Duration::from_millis(10);
+/// How often an unwanted watcher looks.
+pub const IDLE_INTERVAL: Duration = Duration::from_millis(200);
+/// How long without readers before the watcher slows down.
+const IDLE_AFTER: Duration = Duration::from_secs(1);
+
+impl Default for Watch {
+    fn default() -> Self {
+        Self {
+            live: AtomicBool::new(false),
+            looked_at: AtomicU64::new(0),
+            wanted_at: AtomicU64::new(0),
+            thread: std::sync::OnceLock::new(),
+            epoch: std::time::Instant::now(),
+        }
+    }
 }
 
 impl Watch {
+    fn nanos(&self) -> u64 {
+        self.epoch.elapsed().as_nanos() as u64
+    }
+
+    /// Whether a reader may trust what it derived at the current generation (see the type's
+    /// documentation). Call before taking the generation.
     pub fn live(&self) -> bool {
-        self.live.load(Ordering::Acquire)
+        let now = self.nanos();
+        if now.saturating_sub(self.wanted_at.load(Ordering::Relaxed)) > 100_000_000 {
+            self.wanted_at.store(now, Ordering::Relaxed);
+        }
+        if !self.live.load(Ordering::Acquire) {
+            return false;
+        }
+        // Acquire: the bumps of the look are seen by the generation read that follows.
+        let looked = self.looked_at.load(Ordering::Acquire);
+        if now.saturating_sub(looked) <= FRESH.as_nanos() as u64 {
+            return true;
+        }
+        if let Some(t) = self.thread.get() {
+            t.unpark();
+        }
+        false
     }
 
     #[cfg(test)]
     pub fn set_live_for_tests(&self) {
         self.set_live(true);
+        // A look "in the future": fresh for the whole test.
+        self.looked_at.store(u64::MAX / 2, Ordering::Release);
     }
 
     fn set_live(&self, live: bool) {
@@ -97,6 +153,40 @@ impl Watch {
         bump();
         self.live.store(live, Ordering::Release);
         bump();
+    }
+
+    /// The watcher finished a look (after its bumps).
+    fn looked(&self) {
+        self.looked_at.store(self.nanos(), Ordering::Release);
+    }
+
+    /// The watcher's pause between two looks.
+    fn pause(&self) {
+        let idle = self
+            .nanos()
+            .saturating_sub(self.wanted_at.load(Ordering::Relaxed))
+            > IDLE_AFTER.as_nanos() as u64;
+        if idle {
+            std::thread::park_timeout(IDLE_INTERVAL);
+        } else {
+            std::thread::sleep(WATCH_INTERVAL);
+        }
+    }
+}
+
+/// Runs `look` until `weak` has no owner, pausing as [`Watch::pause`] says; `look` returns an
+/// error when the connection is lost.
+fn watch_loop(
+    weak: &Weak<Watch>,
+    mut look: impl FnMut() -> Result<(), String>,
+) -> Result<(), String> {
+    loop {
+        let Some(w) = weak.upgrade() else {
+            return Ok(());
+        };
+        look()?;
+        w.looked();
+        w.pause();
     }
 }
 
@@ -111,7 +201,7 @@ struct DataVersion {
 /// meanwhile.
 pub fn spawn_watcher(backend: Backend, url: String, watch: &Arc<Watch>) {
     let weak = Arc::downgrade(watch);
-    std::thread::Builder::new()
+    let handle = std::thread::Builder::new()
         .name("composes-watch".into())
         .spawn(move || {
             let mut backoff = Duration::from_millis(100);
@@ -132,6 +222,7 @@ pub fn spawn_watcher(backend: Backend, url: String, watch: &Arc<Watch>) {
             }
         })
         .expect("spawn the compose change watcher");
+    let _ = watch.thread.set(handle.thread().clone());
 }
 
 /// Polls `PRAGMA data_version` until `weak` has no owner.
@@ -148,17 +239,14 @@ fn watch_sqlite(path: &str, weak: &Weak<Watch>) -> Result<(), String> {
         Some(w) => w.set_live(true),
         None => return Ok(()),
     }
-    loop {
-        std::thread::sleep(WATCH_INTERVAL);
-        if weak.strong_count() == 0 {
-            return Ok(());
-        }
+    watch_loop(weak, || {
         let now = version(&mut conn)?;
         if now != seen {
             seen = now;
             bump();
         }
-    }
+        Ok(())
+    })
 }
 
 /// `LISTEN`s on [`PG_CHANNEL`] until `weak` has no owner.
@@ -171,12 +259,8 @@ fn watch_pg(url: &str, weak: &Weak<Watch>) -> Result<(), String> {
         Some(w) => w.set_live(true),
         None => return Ok(()),
     }
-    let mut idle = Duration::ZERO;
-    loop {
-        std::thread::sleep(WATCH_INTERVAL);
-        if weak.strong_count() == 0 {
-            return Ok(());
-        }
+    let mut quiet_since = std::time::Instant::now();
+    watch_loop(weak, || {
         let mut got = false;
         for n in conn.notifications_iter() {
             n.map_err(|e| e.to_string())?;
@@ -184,18 +268,16 @@ fn watch_pg(url: &str, weak: &Weak<Watch>) -> Result<(), String> {
         }
         if got {
             bump();
-            idle = Duration::ZERO;
-            continue;
-        }
-        idle += WATCH_INTERVAL;
-        if idle >= Duration::from_secs(5) {
+            quiet_since = std::time::Instant::now();
+        } else if quiet_since.elapsed() >= Duration::from_secs(5) {
             // A cheap round trip notices a half-open connection.
             diesel::sql_query("SELECT 1")
                 .execute(&mut conn)
                 .map_err(|e| e.to_string())?;
-            idle = Duration::ZERO;
+            quiet_since = std::time::Instant::now();
         }
-    }
+        Ok(())
+    })
 }
 
 #[cfg(test)]
