@@ -26,7 +26,7 @@ struct Row {
     hits: String,
 }
 
-/// (hits, misses) of the response cache, from the metrics endpoint.
+/// (hits, misses + bypassed) of the response cache, from the metrics endpoint.
 fn cache_counts(base: &str) -> (u64, u64) {
     use std::io::{Read, Write};
     let addr = base.trim_start_matches("http://");
@@ -41,7 +41,8 @@ fn cache_counts(base: &str) -> (u64, u64) {
     };
     (
         value("composed_response_cache_hits_total"),
-        value("composed_response_cache_misses_total"),
+        value("composed_response_cache_misses_total")
+            + value("composed_response_cache_bypassed_total"),
     )
 }
 

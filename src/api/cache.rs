@@ -60,6 +60,7 @@ pub struct ResponseCache {
     inner: Mutex<Inner>,
     hits: AtomicU64,
     misses: AtomicU64,
+    bypassed: AtomicU64,
 }
 
 impl ResponseCache {
@@ -70,11 +71,13 @@ impl ResponseCache {
             inner: Mutex::default(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+            bypassed: AtomicU64::new(0),
         }
     }
 
     pub fn lookup(&self, key: &Key) -> Lookup {
         if !self.watch.live() {
+            self.bypassed.fetch_add(1, Ordering::Relaxed);
             return Lookup::Off;
         }
         let generation = changes::generation();
@@ -117,11 +120,13 @@ impl ResponseCache {
         }
     }
 
-    /// (hits, misses) since the start, for the metrics.
-    pub fn counts(&self) -> (u64, u64) {
+    /// (hits, misses, bypassed: read while the cache could not be trusted) since the start,
+    /// for the metrics.
+    pub fn counts(&self) -> (u64, u64, u64) {
         (
             self.hits.load(Ordering::Relaxed),
             self.misses.load(Ordering::Relaxed),
+            self.bypassed.load(Ordering::Relaxed),
         )
     }
 }

@@ -80,7 +80,7 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
     body.push_str(&render_job_metrics(&jobs));
     body.push_str(&bus);
     if let Some(cache) = &state.cache {
-        let (hits, misses) = cache.counts();
+        let (hits, misses, bypassed) = cache.counts();
         let _ = write!(
             body,
             "# HELP composed_response_cache_hits_total Reads answered from the response cache\n\
@@ -88,7 +88,10 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
              composed_response_cache_hits_total {hits}\n\
              # HELP composed_response_cache_misses_total Cacheable reads that went to the database\n\
              # TYPE composed_response_cache_misses_total counter\n\
-             composed_response_cache_misses_total {misses}\n"
+             composed_response_cache_misses_total {misses}\n\
+             # HELP composed_response_cache_bypassed_total Cacheable reads that went to the database because the change watcher was disconnected or late\n\
+             # TYPE composed_response_cache_bypassed_total counter\n\
+             composed_response_cache_bypassed_total {bypassed}\n"
         );
     }
     Ok(HttpResponse::Ok()
