@@ -19,6 +19,9 @@ pub struct AppState {
     pub backend: Backend,
     /// The response cache of the hot reads (`server.response_cache_bytes`; off at 0).
     pub cache: Option<Arc<crate::api::cache::ResponseCache>>,
+    /// One permit per pooled connection: requests queue here, in order, before they take a
+    /// blocking thread and a connection (`api::db`).
+    pub db_permits: Arc<tokio::sync::Semaphore>,
 }
 
 /// Which parts of the service a process runs.
@@ -89,6 +92,9 @@ impl Application {
                 settings: settings.clone(),
                 backend,
                 cache: response_cache(&settings)?,
+                db_permits: Arc::new(tokio::sync::Semaphore::new(
+                    settings.database.pool_size.max(1) as usize,
+                )),
             });
             let serve = settings.server.serve_composes.then(|| {
                 (

@@ -15,12 +15,19 @@ use crate::app::AppState;
 use crate::db::AnyConnection;
 use error::ApiError;
 
-/// Runs blocking database work on the blocking pool with a pooled connection.
+/// Runs blocking database work on the blocking pool with a pooled connection. Requests wait
+/// for a connection in a fair queue here (one permit per pooled connection), not in blocking
+/// threads parked on the pool, whose wake-ups are not in order.
 pub async fn db<T, F>(state: &web::Data<AppState>, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&mut AnyConnection) -> Result<T, ApiError> + Send + 'static,
 {
+    let _permit = state
+        .db_permits
+        .acquire()
+        .await
+        .map_err(|_| ApiError::internal("the database queue is closed"))?;
     let pool = state.pool.clone();
     web::block(move || {
         let mut conn = pool

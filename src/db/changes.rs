@@ -309,4 +309,18 @@ mod tests {
             "outside a transaction the bump is immediate"
         );
     }
+
+    #[test]
+    fn a_watch_whose_last_look_is_old_is_not_trusted() {
+        let w = Watch::default();
+        assert!(!w.live(), "not connected");
+        w.set_live(true);
+        w.looked();
+        assert!(w.live(), "connected and just looked");
+        w.looked_at.store(0, Ordering::Release);
+        std::thread::sleep(FRESH + Duration::from_millis(5));
+        assert!(!w.live(), "the last look is older than FRESH");
+        w.looked();
+        assert!(w.live(), "a new look makes it trusted again");
+    }
 }
