@@ -1,6 +1,6 @@
 //! Engine benchmark (not a test): a 10,000-RPM Koji-layout tag (rpm crate) served by the test
-//! hub (in a process of its own, answered once before the clock starts); composed composes the whole tag (cold and warm header cache) and 100 requested packages
-//! with their closure (warm), POST → done through the real API and worker; createrepo_c runs
+//! hub (in a process of its own, answered once before the clock starts); composed composes the
+//! whole tag (cold and warm header cache) and 100 requested packages with their closure (warm), POST → done through the real API and worker; createrepo_c runs
 //! on the same RPM set in the same run. Prints a markdown table for docs/benchmarks.md.
 //!
 //! Run: `cargo bench --bench engine` (needs `createrepo_c`). Env: BENCH_RPMS (default 10000),
@@ -22,17 +22,13 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// The tag's RPM files under `topdir` (when `write`) and the hub's records of them; the same
-/// records every time for the same `n`.
-fn make_set(topdir: &Path, n: usize, write: bool) -> koji_hub::HubData {
-    let mut d = koji_hub::HubData::default();
-    d.create_tag("bench", "x86_64");
+/// The RPM files of the test hub's `bench` tag (`koji_hub::bench_tag`) under `topdir`.
+fn make_set(topdir: &Path, n: usize) {
     let cfg = rpm::BuildConfig::default()
         .compression(rpm::CompressionWithLevel::Gzip(6))
         .source_date(1_700_000_000u32);
     for i in 0..n {
-        let name = format!("bench-{i:05}");
-        let arch = if i % 2 == 0 { "x86_64" } else { "noarch" };
+        let (name, arch) = koji_hub::bench_rpm(i);
         let mut b = PackageBuilder::new(&name, "1.0", "MIT", arch, "benchmark package");
         b.using_config(cfg).release("1");
         if i % 10 != 0 {
@@ -46,19 +42,13 @@ fn make_set(topdir: &Path, n: usize, write: bool) -> koji_hub::HubData {
             FileOptions::new(format!("/usr/share/bench/{i:05}")),
         )
         .unwrap();
-        if write {
-            let dir = topdir.join(format!("packages/{name}/1.0/1/{arch}"));
-            std::fs::create_dir_all(&dir).unwrap();
-            b.build()
-                .unwrap()
-                .write_file(dir.join(format!("{name}-1.0-1.{arch}.rpm")))
-                .unwrap();
-        }
-        d.import_build(&format!("{name}-1.0-1"), None, &[(name.as_str(), arch)]);
-        d.add_package("bench", &name);
-        d.tag_build("bench", &format!("{name}-1.0-1"));
+        let dir = topdir.join(format!("packages/{name}/1.0/1/{arch}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        b.build()
+            .unwrap()
+            .write_file(dir.join(format!("{name}-1.0-1.{arch}.rpm")))
+            .unwrap();
     }
-    d
 }
 
 async fn compose(client: &reqwest::Client, base: &str, body: serde_json::Value) -> f64 {
@@ -94,7 +84,7 @@ async fn compose(client: &reqwest::Client, base: &str, body: serde_json::Value) 
 /// `BENCH_HUB_CHILD=<n>`, prints the hub's URL and serves until its stdin closes (the parent
 /// exited).
 fn hub_child(n: usize) {
-    let data = make_set(Path::new("/nonexistent"), n, false);
+    let data = koji_hub::bench_tag(n);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -132,8 +122,7 @@ fn spawn_hub_process(n: usize) -> (std::process::Child, String) {
 /// One `listTaggedRPMS` of the whole tag, straight to the hub: a Koji hub in service has
 /// answered before, and the test hub's own first answer (its allocator cold) is not composed's.
 async fn warm_hub(url: &str) {
-    let body = "<?xml version=\"1.0\"?><methodCall><methodName>listTaggedRPMS</methodName>\
-        <params><param><value><string>bench</string></value></param></params></methodCall>";
+    let body = composed::koji::xmlrpc::encode_call("listTaggedRPMS", &["bench".into()]);
     let r = reqwest::Client::new()
         .post(url)
         .header("Content-Type", "text/xml")
@@ -192,7 +181,7 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let topdir = dir.path().join("koji");
     let t = Instant::now();
-    make_set(&topdir, n, true);
+    make_set(&topdir, n);
     eprintln!("made {n} RPMs in {:.1}s", t.elapsed().as_secs_f64());
     // createrepo_c over the same RPMs (3 runs, median), which also warms the page cache.
     let mut cr = Vec::new();

@@ -21,15 +21,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
-    let mut d = koji_hub::HubData::default();
-    d.create_tag("bench", "x86_64");
-    for i in 0..n {
-        let name = format!("bench-{i:05}");
-        let arch = if i % 2 == 0 { "x86_64" } else { "noarch" };
-        d.import_build(&format!("{name}-1.0-1"), None, &[(name.as_str(), arch)]);
-        d.add_package("bench", &name);
-        d.tag_build("bench", &format!("{name}-1.0-1"));
-    }
+    let mut d = koji_hub::bench_tag(n);
     let answer = d.dispatch("listTaggedRPMS", vec![Value::from("bench")]);
     let xml = xmlrpc::encode_response(&answer);
     let mut times = Vec::new();

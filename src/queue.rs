@@ -363,30 +363,13 @@ pub fn spawn_pg_listener(url: String) {
 }
 
 fn listen_once(url: &str) -> Result<(), String> {
-    let mut conn = diesel::PgConnection::establish(url).map_err(|e| e.to_string())?;
-    diesel::sql_query(format!("LISTEN {CHANNEL}"))
-        .execute(&mut conn)
-        .map_err(|e| e.to_string())?;
+    let mut conn = crate::db::pg_listen(url, CHANNEL)?;
     tracing::debug!("listening for queued jobs (LISTEN {CHANNEL})");
-    let mut idle = Duration::ZERO;
+    let mut quiet_since = std::time::Instant::now();
     loop {
-        let mut got = false;
-        for n in conn.notifications_iter() {
-            n.map_err(|e| e.to_string())?;
-            got = true;
-        }
-        if got {
+        if crate::db::pg_notified(&mut conn, &mut quiet_since, Duration::from_secs(15))? {
             wake_local();
-            idle = Duration::ZERO;
         }
         std::thread::sleep(Duration::from_millis(10));
-        idle += Duration::from_millis(10);
-        if idle >= Duration::from_secs(15) {
-            // A cheap round trip notices a half-open connection.
-            diesel::sql_query("SELECT 1")
-                .execute(&mut conn)
-                .map_err(|e| e.to_string())?;
-            idle = Duration::ZERO;
-        }
     }
 }

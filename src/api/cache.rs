@@ -100,9 +100,10 @@ impl ResponseCache {
         }
     }
 
-    /// Keeps `body` for `key` if nothing changed since `ticket` was taken.
+    /// Keeps `body` for `key` if nothing changed since `ticket` was taken. (A watcher that
+    /// disconnects meanwhile moves the generation, so its ticket no longer matches.)
     pub fn store(&self, key: Key, ticket: Ticket, body: Bytes) {
-        if body.len() > self.max_bytes || !self.watch.live() {
+        if body.len() > self.max_bytes {
             return;
         }
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());

@@ -106,13 +106,19 @@ pub async fn list_composes(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = || Key::List(format!("{}?{}", request_base_url(&req), req.query_string()).into());
-    cached(state.cache.as_deref(), key, || list_body(&req, &state)).await
+    // The links in the body embed the base URL, so it is part of the key.
+    let base_url = request_base_url(&req);
+    let key = || Key::List(format!("{base_url}?{}", req.query_string()).into());
+    cached(state.cache.as_deref(), key, || {
+        list_body(&req, &base_url, &state)
+    })
+    .await
 }
 
-/// The list's body (see [`list_composes`]).
+/// The list's body (see [`list_composes`]); `base_url` is the request's.
 async fn list_body(
     req: &HttpRequest,
+    base_url: &str,
     state: &web::Data<AppState>,
 ) -> Result<bytes::Bytes, ApiError> {
     let params: Vec<(String, String)> = url::form_urlencoded::parse(req.query_string().as_bytes())
@@ -185,7 +191,7 @@ async fn list_body(
     } else {
         (total + per_page - 1) / per_page
     };
-    let base = format!("{}/api/1/composes/", request_base_url(req));
+    let base = format!("{base_url}/api/1/composes/");
     let extra: String = {
         let mut seen = std::collections::HashSet::new();
         params

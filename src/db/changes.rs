@@ -254,30 +254,15 @@ fn watch_sqlite(path: &str, weak: &Weak<Watch>) -> Result<(), String> {
 
 /// `LISTEN`s on [`PG_CHANNEL`] until `weak` has no owner.
 fn watch_pg(url: &str, weak: &Weak<Watch>) -> Result<(), String> {
-    let mut conn = diesel::PgConnection::establish(url).map_err(|e| e.to_string())?;
-    diesel::sql_query(format!("LISTEN {PG_CHANNEL}"))
-        .execute(&mut conn)
-        .map_err(|e| e.to_string())?;
+    let mut conn = super::pg_listen(url, PG_CHANNEL)?;
     match weak.upgrade() {
         Some(w) => w.set_live(true),
         None => return Ok(()),
     }
     let mut quiet_since = std::time::Instant::now();
     watch_loop(weak, || {
-        let mut got = false;
-        for n in conn.notifications_iter() {
-            n.map_err(|e| e.to_string())?;
-            got = true;
-        }
-        if got {
+        if super::pg_notified(&mut conn, &mut quiet_since, Duration::from_secs(5))? {
             bump();
-            quiet_since = std::time::Instant::now();
-        } else if quiet_since.elapsed() >= Duration::from_secs(5) {
-            // A cheap round trip notices a half-open connection.
-            diesel::sql_query("SELECT 1")
-                .execute(&mut conn)
-                .map_err(|e| e.to_string())?;
-            quiet_since = std::time::Instant::now();
         }
         Ok(())
     })

@@ -213,20 +213,30 @@ fn signed_candidates(
             build_key: format!("koji:{}", b.id),
         }
     };
+    on_every_core(rpm_builds, |part| part.iter().map(one).collect::<Vec<_>>())
+        .into_iter()
+        .flat_map(|r| r.expect("signed copy lookup panicked"))
+        .collect()
+}
+
+/// Runs `f` on `items` cut into one chunk per core (at most 8), each on a scoped thread; the
+/// chunks' results in order (`Err` for a chunk whose thread panicked).
+fn on_every_core<T: Sync, R: Send>(
+    items: &[T],
+    f: impl Fn(&[T]) -> R + Sync,
+) -> Vec<std::thread::Result<R>> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .clamp(1, 8);
-    let chunk = rpm_builds.len().div_ceil(threads).max(1);
+    let chunk = items.len().div_ceil(threads).max(1);
+    let f = &f;
     std::thread::scope(|scope| {
-        let handles: Vec<_> = rpm_builds
+        let handles: Vec<_> = items
             .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(one).collect::<Vec<_>>()))
+            .map(|part| scope.spawn(move || f(part)))
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("signed copy lookup"))
-            .collect()
+        handles.into_iter().map(|h| h.join()).collect()
     })
 }
 
@@ -398,38 +408,22 @@ fn build_tree(
 ) -> Result<usize, EngineError> {
     let t0 = std::time::Instant::now();
     // Headers, read on every core (a cold read checksums the whole RPM file).
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 8);
-    let chunk = candidates.len().div_ceil(threads).max(1);
-    let parts: Vec<Result<Vec<Arc<Package>>, EngineError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = candidates
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || -> Result<Vec<Arc<Package>>, EngineError> {
-                    let mut out = Vec::with_capacity(part.len());
-                    for (i, cand) in part.iter().enumerate() {
-                        if i % 256 == 0 {
-                            cancel.check()?;
-                        }
-                        out.push(headers::read(&cand.path).map_err(EngineError)?);
-                    }
-                    Ok(out)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(EngineError("header reader panicked".into())))
-            })
-            .collect()
-    });
+    let parts = on_every_core(
+        &candidates,
+        |part| -> Result<Vec<Arc<Package>>, EngineError> {
+            let mut out = Vec::with_capacity(part.len());
+            for (i, cand) in part.iter().enumerate() {
+                if i % 256 == 0 {
+                    cancel.check()?;
+                }
+                out.push(headers::read(&cand.path).map_err(EngineError)?);
+            }
+            Ok(out)
+        },
+    );
     let mut pkgs: Vec<Arc<Package>> = Vec::with_capacity(candidates.len());
     for part in parts {
-        pkgs.extend(part?);
+        pkgs.extend(part.map_err(|_| EngineError("header reader panicked".into()))??);
     }
     let mut cands = candidates;
     for (p, cand) in pkgs.iter().zip(cands.iter_mut()) {

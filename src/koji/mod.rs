@@ -620,7 +620,7 @@ fn take_string(m: &mut BTreeMap<String, Value>, key: &str) -> Option<String> {
 }
 
 /// An integer member of a decoded struct.
-fn take_i64(m: &mut BTreeMap<String, Value>, key: &str) -> Option<i64> {
+fn int_member(m: &mut BTreeMap<String, Value>, key: &str) -> Option<i64> {
     m.get(key)?.as_i64()
 }
 
@@ -668,16 +668,16 @@ impl Build {
         let version = take_string(&mut m, "version")?;
         let release = take_string(&mut m, "release")?;
         Some(Build {
-            id: take_i64(&mut m, "build_id").or_else(|| take_i64(&mut m, "id"))?,
+            id: int_member(&mut m, "build_id").or_else(|| int_member(&mut m, "id"))?,
             nvr: take_string(&mut m, "nvr")
                 .unwrap_or_else(|| format!("{name}-{version}-{release}")),
             name,
             version,
             release,
-            epoch: take_i64(&mut m, "epoch"),
+            epoch: int_member(&mut m, "epoch"),
             volume_name: take_string(&mut m, "volume_name").unwrap_or_else(|| "DEFAULT".into()),
             tag_name: take_string(&mut m, "tag_name"),
-            create_event: take_i64(&mut m, "create_event"),
+            create_event: int_member(&mut m, "create_event"),
             extra: m.remove("extra").unwrap_or(Value::Nil),
         })
     }
@@ -722,14 +722,14 @@ impl Rpm {
             return None;
         };
         Some(Rpm {
-            id: take_i64(&mut m, "id")?,
-            build_id: take_i64(&mut m, "build_id")?,
+            id: int_member(&mut m, "id")?,
+            build_id: int_member(&mut m, "build_id")?,
             name: take_string(&mut m, "name")?,
             version: take_string(&mut m, "version")?,
             release: take_string(&mut m, "release")?,
-            epoch: take_i64(&mut m, "epoch"),
+            epoch: int_member(&mut m, "epoch"),
             arch: take_string(&mut m, "arch")?,
-            size: take_i64(&mut m, "size").unwrap_or(0),
+            size: int_member(&mut m, "size").unwrap_or(0),
             payloadhash: take_string(&mut m, "payloadhash").unwrap_or_default(),
             sigkey: take_string(&mut m, "sigkey"),
         })

@@ -1005,6 +1005,27 @@ pub struct Hub {
     pub port: u16,
 }
 
+/// The `n`th RPM of the benchmarks' tag: `bench-NNNNN`, x86_64 and noarch in turn.
+pub fn bench_rpm(i: usize) -> (String, &'static str) {
+    let arch = if i.is_multiple_of(2) { "x86_64" } else { "noarch" };
+    (format!("bench-{i:05}"), arch)
+}
+
+/// The benchmarks' tag `bench`: `n` builds `bench-NNNNN-1.0-1` of one RPM each
+/// ([`bench_rpm`]), tagged; the same records every time for the same `n`.
+pub fn bench_tag(n: usize) -> HubData {
+    let mut d = HubData::default();
+    d.create_tag("bench", "x86_64");
+    for i in 0..n {
+        let (name, arch) = bench_rpm(i);
+        let nvr = format!("{name}-1.0-1");
+        d.import_build(&nvr, None, &[(name.as_str(), arch)]);
+        d.add_package("bench", &name);
+        d.tag_build("bench", &nvr);
+    }
+    d
+}
+
 async fn handle(req: HttpRequest, body: web::Bytes, hub: web::Data<Hub>) -> HttpResponse {
     if req.method() != actix_web::http::Method::POST {
         return HttpResponse::MethodNotAllowed()
