@@ -1007,7 +1007,11 @@ pub struct Hub {
 
 /// The `n`th RPM of the benchmarks' tag: `bench-NNNNN`, x86_64 and noarch in turn.
 pub fn bench_rpm(i: usize) -> (String, &'static str) {
-    let arch = if i.is_multiple_of(2) { "x86_64" } else { "noarch" };
+    let arch = if i.is_multiple_of(2) {
+        "x86_64"
+    } else {
+        "noarch"
+    };
     (format!("bench-{i:05}"), arch)
 }
 
