@@ -10,19 +10,7 @@ use actix_web::{App, HttpServer, web};
 
 use crate::config::Settings;
 use crate::db::{self, Backend, DbPool};
-
-/// What every handler can reach.
-pub struct AppState {
-    pub pool: DbPool,
-    pub auth: crate::auth::Authenticator,
-    pub settings: Arc<Settings>,
-    pub backend: Backend,
-    /// The response cache of the hot reads (`server.response_cache_bytes`; off at 0).
-    pub cache: Option<Arc<crate::api::cache::ResponseCache>>,
-    /// One permit per pooled connection: requests queue here, in order, before they take a
-    /// blocking thread and a connection (`api::db`).
-    pub db_permits: Arc<tokio::sync::Semaphore>,
-}
+use crate::web::state::AppState;
 
 /// Which parts of the service a process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,7 +76,6 @@ impl Application {
             port = listener.local_addr()?.port();
             let state = web::Data::new(AppState {
                 pool: pool.clone(),
-                auth: crate::auth::Authenticator::from_settings(&settings.auth)?,
                 settings: settings.clone(),
                 backend,
                 cache: response_cache(&settings)?,
@@ -96,6 +83,7 @@ impl Application {
                     settings.database.pool_size.max(1) as usize,
                 )),
             });
+            let auth = web::Data::new(crate::auth::Authenticator::from_settings(&settings.auth)?);
             let serve = settings.server.serve_composes.then(|| {
                 (
                     settings
@@ -115,6 +103,7 @@ impl Application {
             let server = HttpServer::new(move || {
                 App::new()
                     .app_data(state.clone())
+                    .app_data(auth.clone())
                     .wrap(tracing_actix())
                     .configure(|cfg| crate::api::configure(cfg, serve.clone()))
             })
@@ -208,7 +197,7 @@ impl Application {
 /// (it stops when the cache is dropped).
 fn response_cache(
     settings: &Settings,
-) -> anyhow::Result<Option<Arc<crate::api::cache::ResponseCache>>> {
+) -> anyhow::Result<Option<Arc<crate::web::cache::ResponseCache>>> {
     let max = settings.server.response_cache_bytes;
     if max == 0 {
         return Ok(None);
@@ -216,7 +205,7 @@ fn response_cache(
     let (backend, url) = db::backend_url(&settings.database.url)?;
     let watch = Arc::new(db::changes::Watch::default());
     db::changes::spawn_watcher(backend, url, &watch);
-    Ok(Some(Arc::new(crate::api::cache::ResponseCache::new(
+    Ok(Some(Arc::new(crate::web::cache::ResponseCache::new(
         max, watch,
     ))))
 }

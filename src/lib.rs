@@ -16,6 +16,7 @@ pub mod queue;
 pub mod reuse;
 pub mod schedule;
 pub mod views;
+pub mod web;
 pub mod worker;
 
 /// mimalloc for every binary (service, tests, benches): glibc malloc's arena locking showed as

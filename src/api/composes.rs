@@ -8,19 +8,16 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use utoipa::{IntoParams, ToSchema};
 
-use super::cache::{Key, cached};
-use super::error::{ApiError, ErrorBody};
-use super::{db, db_read, request_base_url};
-use crate::app::AppState;
 use crate::auth::{Identity, policy};
-use crate::config::ComposeSettings;
 use crate::db::composes::{self as q, ListFilter, OrderKey};
 use crate::db::models::{Compose, NewCompose};
 use crate::db::write_tx;
-use crate::domain::{
-    self, ComposeRequest, SourceType, State, requested_seconds_to_live, string_list, ttl_bounds,
-};
+use crate::domain::{self, SourceType, State, requested_seconds_to_live, string_list, ttl_bounds};
 use crate::views::ComposeView;
+use crate::web::cache::{Key, cached};
+use crate::web::error::{ApiError, ErrorBody};
+use crate::web::request::request_base_url;
+use crate::web::state::{AppState, db, db_read};
 
 /// Pagination metadata of the list.
 #[derive(Debug, Serialize, ToSchema)]
@@ -315,54 +312,6 @@ fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("Failed to decode JSON object: {e}")))
 }
 
-/// The row of a validated request (shared with the bus triggers).
-pub(crate) fn new_compose_row(
-    r: &ComposeRequest,
-    owner: String,
-    now: NaiveDateTime,
-    settings: &ComposeSettings,
-) -> NewCompose {
-    NewCompose {
-        owner,
-        source_type: r.source_type.code(),
-        source: r.source.clone(),
-        state: State::Wait.code(),
-        state_reason: None,
-        time_to_expire: now + Duration::seconds(r.seconds_to_live),
-        time_submitted: now,
-        flags: r.flags,
-        results: r.results,
-        sigkeys: r.sigkeys.clone(),
-        koji_event: r.koji_event,
-        packages: r.packages.clone(),
-        builds: r.builds.clone(),
-        arches: r.arches.clone(),
-        multilib_arches: r.multilib_arches.clone(),
-        multilib_method: r.multilib_method,
-        lookaside_repos: Some(r.lookaside_repos.clone()),
-        modular_koji_tags: r.modular_koji_tags.clone(),
-        module_defaults_url: r.module_defaults_url.clone(),
-        label: r.label.clone(),
-        compose_type: Some(r.compose_type.clone()),
-        target_dir: r
-            .target_dir_name
-            .as_ref()
-            .and_then(|n| settings.extra_target_dirs.get(n))
-            .map(|p| p.to_string_lossy().into_owned()),
-        scratch_modules: r.scratch_modules.clone(),
-        parent_pungi_compose_ids: r.parent_pungi_compose_ids.clone(),
-        scratch_build_tasks: r.scratch_build_tasks.clone(),
-        modules: r.modules.clone(),
-        respin_of: r.respin_of.clone(),
-        base_module_br_name: r.base_module_br_name.clone(),
-        base_module_br_stream: r.base_module_br_stream.clone(),
-        base_module_br_stream_version_lte: r.base_module_br_stream_version_lte,
-        base_module_br_stream_version_gte: r.base_module_br_stream_version_gte,
-        pungi_config_dump: None,
-        traceparent: None,
-    }
-}
-
 /// Request body of POST (documentation only; the handler validates the raw JSON in ODCS order).
 #[derive(Debug, ToSchema)]
 #[allow(dead_code)]
@@ -415,7 +364,12 @@ pub async fn create_compose(
         &policy::attrs_of_request(&request),
     )?;
     let now = crate::db::now();
-    let row = new_compose_row(&request, identity.owner(), now, &state.settings.composes);
+    let row = crate::db::new_row::new_compose_row(
+        &request,
+        identity.owner(),
+        now,
+        &state.settings.composes,
+    );
     let settings = state.settings.clone();
     let compose = db(&state, move |c| {
         Ok(write_tx(c, |c| q::insert(c, &row, &settings.composes))?)

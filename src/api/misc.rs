@@ -6,10 +6,10 @@ use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::error::ApiError;
-use super::{cors_ok, db};
-use crate::app::AppState;
 use crate::domain::{SourceType, State};
+use crate::web::error::ApiError;
+use crate::web::request::cors_ok;
+use crate::web::state::{AppState, db};
 
 /// Server information.
 #[derive(Debug, Serialize, ToSchema)]

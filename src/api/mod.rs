@@ -1,85 +1,15 @@
 //! The HTTP API. Every route is in [`configure`]; handlers are grouped by resource.
 
-pub mod cache;
 pub mod composes;
-pub mod error;
 pub mod misc;
 pub mod openapi;
 pub mod triggers;
 
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, guard, web};
-use serde::Serialize;
 
-use crate::app::AppState;
-use crate::db::AnyConnection;
-use error::ApiError;
-
-/// Runs blocking database work on the blocking pool with a pooled connection. Requests wait
-/// for a connection in a fair queue here (one permit per pooled connection), not in blocking
-/// threads parked on the pool, whose wake-ups are not in order.
-pub async fn db<T, F>(state: &web::Data<AppState>, f: F) -> Result<T, ApiError>
-where
-    T: Send + 'static,
-    F: FnOnce(&mut AnyConnection) -> Result<T, ApiError> + Send + 'static,
-{
-    let _permit = state
-        .db_permits
-        .acquire()
-        .await
-        .map_err(|_| ApiError::internal("the database queue is closed"))?;
-    let pool = state.pool.clone();
-    web::block(move || {
-        let mut conn = pool
-            .get()
-            .map_err(|e| ApiError::from(crate::db::DbError::Pool(e.to_string())))?;
-        f(&mut conn)
-    })
-    .await?
-}
-
-/// Runs a short read. On SQLite it runs right here on the HTTP worker: a point read from the
-/// embedded database takes microseconds and never waits for a writer (WAL), so the hop to the
-/// blocking pool would cost more than the read. On PostgreSQL (network I/O) it goes through
-/// [`db`].
-pub async fn db_read<T, F>(state: &web::Data<AppState>, f: F) -> Result<T, ApiError>
-where
-    T: Send + 'static,
-    F: FnOnce(&mut AnyConnection) -> Result<T, ApiError> + Send + 'static,
-{
-    if state.backend == crate::db::Backend::Sqlite {
-        let mut conn = state
-            .pool
-            .get()
-            .map_err(|e| ApiError::from(crate::db::DbError::Pool(e.to_string())))?;
-        return f(&mut conn);
-    }
-    db(state, f).await
-}
-
-/// 200 JSON with `Access-Control-Allow-Origin: *` (successful GETs only, as ODCS).
-pub fn cors_ok<T: Serialize>(body: &T) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
-        .json(body)
-}
-
-/// `scheme://host[/script-name]` of the request, honouring `X-Scheme`, `X-Forwarded-Host` and
-/// `X-Script-Name` set by a reverse proxy.
-pub fn request_base_url(req: &HttpRequest) -> String {
-    let h = |name: &str| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-            .filter(|v| !v.is_empty())
-    };
-    let info = req.connection_info();
-    let scheme = h("x-scheme").unwrap_or_else(|| info.scheme().to_string());
-    let host = h("x-forwarded-host").unwrap_or_else(|| info.host().to_string());
-    let script = h("x-script-name").unwrap_or_default();
-    format!("{scheme}://{host}{}", script.trim_end_matches('/'))
-}
+use crate::web::error::ApiError;
+use crate::web::request::request_base_url;
 
 /// 308 to the same path with a trailing slash (absolute `Location`, query kept).
 async fn add_slash(req: HttpRequest) -> HttpResponse {

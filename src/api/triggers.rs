@@ -6,10 +6,9 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::db_read;
-use super::error::{ApiError, ErrorBody};
-use crate::app::AppState;
 use crate::db::schema::triggers;
+use crate::web::error::{ApiError, ErrorBody};
+use crate::web::state::{AppState, db_read};
 
 #[derive(Debug, Deserialize)]
 pub struct TriggerQuery {
@@ -77,5 +76,5 @@ pub async fn list_triggers(
             })
         })
         .collect();
-    Ok(super::cors_ok(&json!({ "items": items })))
+    Ok(crate::web::request::cors_ok(&json!({ "items": items })))
 }

@@ -7,8 +7,11 @@
 //! login take it as an argument; GET endpoints never do. The rules of ODCS §5.4 are in
 //! [`policy`].
 
+pub mod identity;
 pub mod oidc;
 pub mod policy;
+
+pub use identity::Identity;
 
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -17,68 +20,9 @@ use std::sync::Mutex;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use futures_util::future::LocalBoxFuture;
 
-use crate::api::error::ApiError;
-use crate::app::AppState;
-use crate::config::{AuthSettings, Settings};
-
-/// The authenticated caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
-    /// `None` under `noauth`: there is no user object.
-    pub username: Option<String>,
-    pub groups: Vec<String>,
-    /// Granted scopes (OIDC); `None` when the backend has no scopes.
-    pub scopes: Option<Vec<String>>,
-}
-
-impl Identity {
-    pub fn anonymous() -> Self {
-        Identity {
-            username: None,
-            groups: vec![],
-            scopes: None,
-        }
-    }
-
-    /// The owner recorded on composes this caller creates.
-    pub fn owner(&self) -> String {
-        self.username.clone().unwrap_or_else(|| "unknown".into())
-    }
-
-    /// The name recorded when this caller removes or cancels a compose.
-    pub fn actor(&self) -> String {
-        self.username.clone().unwrap_or_else(|| "anonymous".into())
-    }
-
-    /// Role `admins`: user or any group listed; everybody under `noauth`.
-    pub fn is_admin(&self, auth: &AuthSettings) -> bool {
-        match &self.username {
-            None => true,
-            Some(u) => {
-                auth.admins.users.contains(u)
-                    || self.groups.iter().any(|g| auth.admins.groups.contains(g))
-            }
-        }
-    }
-
-    /// The endpoint scope (`new-compose`, `renew-compose`, `delete-compose`) for OIDC callers.
-    pub fn require_scope(&self, settings: &Settings, short: &str) -> Result<(), ApiError> {
-        let Some(scopes) = &self.scopes else {
-            return Ok(());
-        };
-        if !settings.auth.oidc.require_endpoint_scopes {
-            return Ok(());
-        }
-        let full = format!("{}{short}", settings.auth.oidc.scope_namespace);
-        if scopes.contains(&full) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(format!(
-                "Request does not have required scope {short} (expected \"{full}\" in the token's scopes)"
-            )))
-        }
-    }
-}
+use crate::config::AuthSettings;
+use crate::web::error::ApiError;
+use crate::web::state::{self, AppState};
 
 /// The configured backend, with its state (JWKS cache, HTTP client).
 pub enum Authenticator {
@@ -198,7 +142,7 @@ async fn record_user(state: &web::Data<AppState>, username: &str) -> Result<(), 
         }
     }
     let name = username.to_string();
-    crate::api::db(state, move |c| Ok(crate::db::users::ensure(c, &name)?)).await?;
+    state::db(state, move |c| Ok(crate::db::users::ensure(c, &name)?)).await?;
     KNOWN_USERS
         .lock()
         .expect("users lock")
@@ -218,7 +162,11 @@ impl FromRequest for Identity {
                 .app_data::<web::Data<AppState>>()
                 .cloned()
                 .ok_or_else(|| ApiError::internal("application state missing"))?;
-            let identity = state.auth.authenticate(&req).await?;
+            let auth = req
+                .app_data::<web::Data<Authenticator>>()
+                .cloned()
+                .ok_or_else(|| ApiError::internal("authenticator missing"))?;
+            let identity = auth.authenticate(&req).await?;
             if let Some(u) = &identity.username {
                 record_user(&state, u).await?;
             }

@@ -12,9 +12,9 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 use tokio::sync::RwLock;
 
-use super::Identity;
-use crate::api::error::ApiError;
+use super::identity::Identity;
 use crate::config::OidcSettings;
+use crate::web::error::ApiError;
 
 struct JwksCache {
     keys: JwkSet,

@@ -1,10 +1,10 @@
 //! Authorization rules of ODCS §5.4: the `allowed_clients` role, per-client attribute
 //! allow-lists (user entry first, otherwise any of the groups' entries), and admins.
 
-use crate::api::error::ApiError;
 use crate::config::{AuthSettings, ComposeSettings};
+use crate::web::error::ApiError;
 
-use super::Identity;
+use super::identity::Identity;
 
 /// The compose values the attribute checks look at.
 #[derive(Debug, Clone)]

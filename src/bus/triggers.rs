@@ -499,7 +499,7 @@ fn store(
     let request = crate::domain::parse_compose_request(body, &settings.composes)
         .map_err(|e| Stored::Invalid(e.to_string()))?;
     let now = crate::db::now();
-    let row = crate::api::composes::new_compose_row(
+    let row = crate::db::new_row::new_compose_row(
         &request,
         settings.triggers.owner.clone(),
         now,

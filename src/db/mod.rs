@@ -4,6 +4,7 @@
 pub mod changes;
 pub mod composes;
 pub mod models;
+pub mod new_row;
 pub mod schema;
 pub mod users;
 

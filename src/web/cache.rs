@@ -132,7 +132,7 @@ impl ResponseCache {
     }
 }
 
-/// 200 with a JSON body already serialized, as [`super::cors_ok`] answers.
+/// 200 with a JSON body already serialized, as [`crate::web::request::cors_ok`] answers.
 pub fn json_ok(body: Bytes) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
