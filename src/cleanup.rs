@@ -13,6 +13,7 @@ use crate::db::composes as q;
 use crate::db::models::Compose;
 use crate::db::{DbError, DbPool, write_tx};
 use crate::domain::State;
+use crate::layout::compose_dir;
 
 /// What one round did.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -27,11 +28,6 @@ impl Report {
     pub fn is_empty(&self) -> bool {
         *self == Report::default()
     }
-}
-
-/// The directory a compose's data lives in.
-pub fn compose_dir(c: &Compose, settings: &Settings) -> std::path::PathBuf {
-    crate::engine::target_base(c, settings).join(format!("odcs-{}", c.id))
 }
 
 fn removal_reason(c: &Compose) -> String {

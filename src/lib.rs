@@ -11,6 +11,7 @@ pub mod db;
 pub mod domain;
 pub mod engine;
 pub mod koji;
+pub mod layout;
 pub mod leader;
 pub mod queue;
 pub mod reuse;

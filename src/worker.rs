@@ -20,6 +20,7 @@ use crate::db::{DbError, DbPool, write_tx};
 use crate::domain::State;
 use crate::engine::{self, Cancel};
 use crate::koji::KojiClient;
+use crate::layout;
 use crate::queue;
 
 /// Builds the Koji client from the settings, if a hub is configured.
@@ -51,17 +52,21 @@ pub struct Worker {
     pub pool: DbPool,
     pub settings: Arc<Settings>,
     pub owner: String,
+    /// This host's name (temporary directories carry it).
+    pub host: String,
     koji: Option<Arc<KojiClient>>,
 }
 
 impl Worker {
     pub fn new(pool: DbPool, settings: Arc<Settings>) -> Self {
-        let owner = format!("{}-{}", hostname(), std::process::id());
+        let host = hostname();
+        let owner = format!("{host}-{}", std::process::id());
         let koji = koji_client(&settings).map(Arc::new);
         Self {
             pool,
             settings,
             owner,
+            host,
             koji,
         }
     }
@@ -149,8 +154,8 @@ impl Worker {
         };
         if job.attempts > 1 {
             // An earlier claim's worker died or lost its lease: its temporary tree is garbage.
-            let base = engine::target_base(&compose, &self.settings);
-            let n = engine::clean_leftovers(&base, Some(compose.id));
+            let base = layout::target_base(&compose, &self.settings);
+            let n = layout::clean_leftovers(&base, Some(compose.id), &self.host);
             if n > 0 {
                 tracing::info!(
                     compose = compose.id,
@@ -196,7 +201,9 @@ impl Worker {
                 let ctx = engine::Context {
                     settings: &self.settings,
                     koji,
+                    host: &self.host,
                     cancel: cancel.clone(),
+                    progress: Arc::new(engine::LogProgress),
                 };
                 // The engine stops by itself once `cancel` is set (between files, and its
                 // Koji calls are abandoned); awaiting it means no file work outlives the job.
@@ -207,7 +214,7 @@ impl Worker {
         let reused = reused.map(|r| (r.id, r.state));
         let generated_here = result.is_ok() && reused.is_none();
         let transient = matches!(&result, Err(e) if e.0.starts_with("Koji connection has failed") && (e.0.contains("unreachable") || e.0.contains("timed out") || e.0.contains("HTTP 5")));
-        let dir = crate::cleanup::compose_dir(&compose, &self.settings);
+        let dir = layout::compose_dir(&compose, &self.settings);
         let secs = started.elapsed().as_secs_f64();
         let data = Arc::new((
             self.pool.clone(),
@@ -547,7 +554,7 @@ async fn heartbeat(
 /// in this process, or a PostgreSQL notification) or `engine.poll_interval_ms`.
 pub async fn run_forever(pool: DbPool, settings: Arc<Settings>) {
     let worker = Worker::new(pool, settings.clone());
-    let removed = engine::clean_leftovers(&settings.composes.target_dir, None);
+    let removed = layout::clean_leftovers(&settings.composes.target_dir, None, &worker.host);
     if removed > 0 {
         tracing::info!(removed, "removed temporary directories of dead processes");
     }

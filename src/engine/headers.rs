@@ -59,7 +59,7 @@ pub fn read(path: &Path) -> Result<Arc<Package>, String> {
     };
     let mut pkg = Package::from_package_metadata(&header, source, PackageOptions::default())
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    pkg.set_location_href(super::package_href(&pkg));
+    pkg.set_location_href(package_href(&pkg));
     let pkg = Arc::new(pkg);
     cache()
         .lock()
@@ -73,4 +73,11 @@ pub fn clear() {
     if let Ok(mut c) = cache().lock() {
         c.clear();
     }
+}
+
+/// The package's path in its repository: `Packages/<first letter>/<NVRA>.rpm` (Pungi's layout).
+pub fn package_href(p: &Package) -> String {
+    let file = format!("{}.rpm", p.nvra());
+    let letter = file.chars().next().unwrap_or('_').to_ascii_lowercase();
+    format!("Packages/{letter}/{file}")
 }

@@ -1,0 +1,242 @@
+//! Phase 1, the package set: the RPM files a compose may draw from — the packages tagged into
+//! a Koji tag at an event (latest, with or without inheritance), exact Koji builds, or a local
+//! directory of RPMs — each as the copy signed with the first sigkey that exists; then their
+//! headers (through the header cache, on every core).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rpmrepo_metadata::Package;
+
+use super::base::{Cancel, EngineError, fail, has_flag, on_every_core, split};
+use super::headers;
+use crate::db::models::Compose;
+use crate::domain::{Flag, SourceType};
+use crate::koji::{Build, KojiClient, Rpm, TagQuery, paths};
+
+/// One RPM file that may go into the compose.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// The file to link and whose header is read: the signed copy when a sigkey matched,
+    /// otherwise the unsigned one.
+    pub path: PathBuf,
+    pub sigkey: Option<String>,
+    pub missing_signature: Option<String>,
+    /// Groups a build's binaries with its debuginfo and source RPMs.
+    pub build_key: String,
+}
+
+/// What the phase hands on: the candidates sorted by path, and the Koji event they were
+/// resolved at (`None` for a local repository without one).
+pub struct PackageSet {
+    pub candidates: Vec<Candidate>,
+    pub event: Option<i64>,
+}
+
+/// The package set of compose `c` for `arches`. Koji calls are abandoned when `cancel` is set.
+pub async fn resolve(
+    c: &Compose,
+    koji: Option<&KojiClient>,
+    topdir: &Path,
+    arches: &[String],
+    cancel: &Cancel,
+) -> Result<PackageSet, EngineError> {
+    let (mut candidates, event) = match SourceType::from_code(c.source_type) {
+        Some(SourceType::Tag) | Some(SourceType::Build) => {
+            let koji = koji
+                .ok_or_else(|| EngineError("No Koji hub is configured (koji.hub_url).".into()))?;
+            tokio::select! {
+                r = from_koji(c, koji, topdir, arches) => r?,
+                _ = cancel.cancelled() => return fail("Compose generation was canceled."),
+            }
+        }
+        Some(SourceType::Repo) => (from_directory(c)?, c.koji_event),
+        Some(other) => {
+            return fail(format!(
+                "Source type {} is not supported by the native engine.",
+                other.name()
+            ));
+        }
+        None => return fail("Unknown source type."),
+    };
+    candidates.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(PackageSet { candidates, event })
+}
+
+/// Sigkeys in preference order; `""` means the unsigned copy. No keys at all = unsigned.
+fn sigkeys(c: &Compose) -> Vec<String> {
+    if c.sigkeys.is_empty() {
+        vec![String::new()]
+    } else {
+        c.sigkeys.split(' ').map(paths::short_sigkey).collect()
+    }
+}
+
+async fn from_koji(
+    c: &Compose,
+    koji: &KojiClient,
+    topdir: &Path,
+    arches: &[String],
+) -> Result<(Vec<Candidate>, Option<i64>), EngineError> {
+    let mut query_arches: Vec<String> = arches.to_vec();
+    query_arches.extend(["noarch".to_string(), "src".to_string()]);
+    query_arches.extend(split(&Some(c.multilib_arches.clone())));
+    let keys = sigkeys(c);
+    let mut rpm_builds: Vec<(Rpm, Arc<Build>)> = Vec::new();
+    let mut event = None;
+    if c.source_type == SourceType::Tag.code() {
+        let tag = c.source.clone();
+        let ev = match c.koji_event {
+            Some(e) => e,
+            None => koji.get_last_event().await?.id,
+        };
+        event = Some(ev);
+        if koji.get_tag(&tag, Some(ev)).await?.is_none() {
+            return fail(format!("Unknown Koji tag {tag}."));
+        }
+        let q = TagQuery {
+            event: Some(ev),
+            inherit: !has_flag(c, Flag::NoInheritance),
+            latest: true,
+            arches: Some(query_arches.clone()),
+            ..Default::default()
+        };
+        let (rpms, builds) = koji.list_tagged_rpms(&tag, &q).await?;
+        let by_id: HashMap<i64, Arc<Build>> =
+            builds.into_iter().map(|b| (b.id, Arc::new(b))).collect();
+        for r in rpms {
+            if let Some(b) = by_id.get(&r.build_id) {
+                rpm_builds.push((r, b.clone()));
+            }
+        }
+    }
+    for nvr in split(&c.builds) {
+        let Some(b) = koji.get_build(nvr.as_str().into()).await? else {
+            return fail(format!("Unknown Koji build {nvr}."));
+        };
+        let b = Arc::new(b);
+        for r in koji.list_rpms(b.id, Some(query_arches.clone())).await? {
+            rpm_builds.push((r, b.clone()));
+        }
+    }
+    // The signed copies are looked up on every core (a `stat` per RPM and key), off the async
+    // workers.
+    let topdir = topdir.to_path_buf();
+    let out = tokio::task::spawn_blocking(move || signed_candidates(&rpm_builds, &topdir, &keys))
+        .await
+        .map_err(|e| EngineError(format!("signed copy lookup panicked: {e}")))?;
+    Ok((out, event))
+}
+
+/// The file of each RPM: its copy signed with the first of `keys` that exists (`""` = the
+/// unsigned file), or the unsigned file with the reason it is missing.
+fn signed_candidates(
+    rpm_builds: &[(Rpm, Arc<Build>)],
+    topdir: &Path,
+    keys: &[String],
+) -> Vec<Candidate> {
+    let one = |(r, b): &(Rpm, Arc<Build>)| {
+        let found = keys.iter().find_map(|k| {
+            let p = topdir.join(paths::signed_rpm_path(b, r, k));
+            p.is_file().then(|| (p, k.clone()))
+        });
+        let (path, sigkey, missing) = match found {
+            Some((p, k)) => (p, (!k.is_empty()).then_some(k), None),
+            None => (
+                topdir.join(paths::rpm_path(b, r)),
+                None,
+                Some(format!(
+                    "{} (sigkeys: {})",
+                    r.nvra(),
+                    keys.iter()
+                        .map(|k| if k.is_empty() {
+                            "unsigned".to_string()
+                        } else {
+                            k.clone()
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            ),
+        };
+        Candidate {
+            path,
+            sigkey,
+            missing_signature: missing,
+            build_key: format!("koji:{}", b.id),
+        }
+    };
+    on_every_core(rpm_builds, |part| part.iter().map(one).collect::<Vec<_>>())
+        .into_iter()
+        .flat_map(|r| r.expect("signed copy lookup panicked"))
+        .collect()
+}
+
+/// Every `*.rpm` under the repository directory (`repodata/` skipped).
+fn from_directory(c: &Compose) -> Result<Vec<Candidate>, EngineError> {
+    let root = PathBuf::from(&c.source);
+    if !root.is_dir() {
+        return fail(format!("Repository directory {} does not exist.", c.source));
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![root];
+    while let Some(dir) = stack.pop() {
+        let entries =
+            std::fs::read_dir(&dir).map_err(|e| EngineError(format!("{}: {e}", dir.display())))?;
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                if p.file_name().is_some_and(|n| n != "repodata") {
+                    stack.push(p);
+                }
+            } else if p.extension().is_some_and(|x| x == "rpm") {
+                out.push(Candidate {
+                    path: p,
+                    sigkey: None,
+                    missing_signature: None,
+                    build_key: String::new(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The headers of `candidates`, in order, read on every core (a cold read checksums the whole
+/// RPM file). Candidates from a directory get their build key from their source RPM here.
+pub fn read_headers(
+    candidates: &mut [Candidate],
+    cancel: &Cancel,
+) -> Result<Vec<Arc<Package>>, EngineError> {
+    let parts = on_every_core(
+        candidates,
+        |part| -> Result<Vec<Arc<Package>>, EngineError> {
+            let mut out = Vec::with_capacity(part.len());
+            for (i, cand) in part.iter().enumerate() {
+                if i % 256 == 0 {
+                    cancel.check()?;
+                }
+                out.push(headers::read(&cand.path).map_err(EngineError)?);
+            }
+            Ok(out)
+        },
+    );
+    let mut pkgs: Vec<Arc<Package>> = Vec::with_capacity(candidates.len());
+    for part in parts {
+        pkgs.extend(part.map_err(|_| EngineError("header reader panicked".into()))??);
+    }
+    for (p, cand) in pkgs.iter().zip(candidates.iter_mut()) {
+        if cand.build_key.is_empty() {
+            cand.build_key = format!(
+                "srpm:{}",
+                if p.rpm_sourcerpm().is_empty() || p.rpm_sourcerpm() == "(none)" {
+                    p.name().to_string()
+                } else {
+                    p.rpm_sourcerpm().to_string()
+                }
+            );
+        }
+    }
+    Ok(pkgs)
+}

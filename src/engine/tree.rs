@@ -1,0 +1,178 @@
+//! Phase 3, the tree: Pungi's layout of the selected RPMs (`compose/Temporary/<arch>/os`,
+//! `<arch>/debug/tree`, `source/tree`), the staging directory it is built in
+//! (`.odcs-<N>.tmp-<host>-<pid>`, removed on failure) and its rename into `odcs-<N>`, and the
+//! hardlinks from the Koji mount (a copy across file systems).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use super::base::{Cancel, EngineError, fail};
+use super::gather::{Category, Selected};
+use crate::layout;
+
+/// The one variant of a compose.
+pub const VARIANT: &str = "Temporary";
+
+/// One repository of the tree: its directory below the variant and its packages.
+pub struct Repo<'a> {
+    /// `source/tree`, `<arch>/os` or `<arch>/debug/tree`.
+    pub rel: String,
+    pub pkgs: Vec<&'a Selected>,
+}
+
+/// The repositories of one arch.
+pub struct ArchTree<'a> {
+    pub arch: &'a str,
+    pub os: Repo<'a>,
+    pub debug: Repo<'a>,
+}
+
+/// Which selected RPM goes into which repository.
+pub struct Plan<'a> {
+    pub source: Repo<'a>,
+    pub arches: Vec<ArchTree<'a>>,
+}
+
+impl<'a> Plan<'a> {
+    /// Sources in `source/tree`; per arch its binaries, noarch ones and the multilib packages
+    /// that join it in `os`, its debuginfo in `debug/tree`.
+    pub fn new(selected: &'a [Selected], arches: &'a [String]) -> Self {
+        let source = Repo {
+            rel: "source/tree".into(),
+            pkgs: selected
+                .iter()
+                .filter(|s| s.cat == Category::Source)
+                .collect(),
+        };
+        let arches = arches
+            .iter()
+            .map(|arch| ArchTree {
+                arch,
+                os: Repo {
+                    rel: format!("{arch}/os"),
+                    pkgs: selected
+                        .iter()
+                        .filter(|s| {
+                            s.cat == Category::Binary
+                                && (s.pkg.arch() == arch
+                                    || s.pkg.arch() == "noarch"
+                                    || s.multilib_for.contains(arch))
+                        })
+                        .collect(),
+                },
+                debug: Repo {
+                    rel: format!("{arch}/debug/tree"),
+                    pkgs: selected
+                        .iter()
+                        .filter(|s| {
+                            s.cat == Category::Debug
+                                && (s.pkg.arch() == arch || s.pkg.arch() == "noarch")
+                        })
+                        .collect(),
+                },
+            })
+            .collect();
+        Plan { source, arches }
+    }
+
+    /// Every repository, in the order they are written: sources, then per arch os and debug.
+    pub fn repos(&self) -> impl Iterator<Item = &Repo<'a>> {
+        std::iter::once(&self.source).chain(self.arches.iter().flat_map(|a| [&a.os, &a.debug]))
+    }
+}
+
+/// The staging directory of one generation; removed when dropped unless published.
+pub struct Staging {
+    tmp: PathBuf,
+    final_dir: PathBuf,
+    published: bool,
+}
+
+impl Staging {
+    /// A fresh `.odcs-<N>.tmp-<host>-<pid>` in `base` (which must exist).
+    pub fn create(base: &Path, id: i64, host: &str) -> Result<Self, EngineError> {
+        if !base.is_dir() {
+            return fail(format!(
+                "Compose target dir doesn't exist or not a directory: {}",
+                base.display()
+            ));
+        }
+        let tmp = base.join(layout::temporary_name(id, host));
+        let _ = std::fs::remove_dir_all(&tmp);
+        Ok(Staging {
+            tmp,
+            final_dir: base.join(layout::compose_name(id)),
+            published: false,
+        })
+    }
+
+    /// The root of the tree being built.
+    pub fn root(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// `compose/Temporary` in the tree being built.
+    pub fn variant(&self) -> PathBuf {
+        self.tmp.join("compose").join(VARIANT)
+    }
+
+    /// Into place: whole or not at all, and never for a canceled generation.
+    pub fn publish(mut self, cancel: &Cancel) -> Result<(), EngineError> {
+        cancel.check()?;
+        if self.final_dir.exists() {
+            std::fs::remove_dir_all(&self.final_dir)
+                .map_err(|e| EngineError(format!("{}: {e}", self.final_dir.display())))?;
+        }
+        std::fs::rename(&self.tmp, &self.final_dir).map_err(|e| {
+            EngineError(format!(
+                "cannot move {} into place: {e}",
+                self.tmp.display()
+            ))
+        })?;
+        self.published = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.published {
+            let _ = std::fs::remove_dir_all(&self.tmp);
+        }
+    }
+}
+
+fn link_or_copy(from: &Path, to: &Path) -> Result<(), EngineError> {
+    match std::fs::hard_link(from, to) {
+        Ok(()) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(18) => std::fs::copy(from, to)
+            .map(|_| ())
+            .map_err(|e| EngineError(format!("cannot copy {}: {e}", from.display()))),
+        Err(e) => Err(EngineError(format!(
+            "cannot link {} to {}: {e}",
+            from.display(),
+            to.display()
+        ))),
+    }
+}
+
+/// Links each of `pkgs` to its `location_href` below `dir`, checking `cancel` every 256 files.
+pub fn link_packages(dir: &Path, pkgs: &[&Selected], cancel: &Cancel) -> Result<(), EngineError> {
+    let mut made: HashSet<PathBuf> = HashSet::new();
+    for (i, s) in pkgs.iter().enumerate() {
+        if i % 256 == 0 {
+            cancel.check()?;
+        }
+        let dest = dir.join(s.pkg.location_href());
+        let parent = dest.parent().expect("parent").to_path_buf();
+        if !made.contains(&parent) {
+            std::fs::create_dir_all(&parent)
+                .map_err(|e| EngineError(format!("{}: {e}", dir.display())))?;
+            made.insert(parent);
+        }
+        if !dest.exists() {
+            link_or_copy(&s.cand.path, &dest)?;
+        }
+    }
+    Ok(())
+}
