@@ -1,6 +1,6 @@
 //! Koji topdir/topurl layout (`spec/koji.md` §7).
 
-use super::{Build, Rpm};
+use super::types::{Build, Rpm};
 
 /// Build directory relative to the topdir: `[vol/<volume>/]packages/<name>/<version>/<release>`.
 pub fn build_dir(b: &Build) -> String {
@@ -54,7 +54,7 @@ pub fn short_sigkey(key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::koji::Value;
+    use crate::koji::xmlrpc::Value;
 
     fn build(vol: &str) -> Build {
         Build {
