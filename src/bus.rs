@@ -11,11 +11,16 @@
 
 #[cfg(feature = "amqp")]
 pub mod amqp;
+pub mod backoff;
 pub mod counters;
 pub mod inbound;
 pub mod settings;
+pub mod topic;
 pub mod triggers;
 pub mod zmq_listen;
+
+pub use backoff::Backoff;
+pub use topic::fedmsg_topic;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,16 +33,6 @@ use crate::config::Settings;
 use crate::db::DbPool;
 use crate::db::composes as q;
 use crate::db::schema::outbox;
-
-/// The fedmsg topic of a state change: `<prefix>.<environment>.odcs.compose.state-changed`.
-pub fn fedmsg_topic(settings: &Settings) -> String {
-    format!(
-        "{}.{}.{}",
-        settings.messaging.topic_prefix,
-        settings.messaging.environment,
-        q::STATE_CHANGED_TOPIC
-    )
-}
 
 /// The fedmsg envelope (sorted keys, compact, ASCII-only as fedmsg writes it).
 pub fn fedmsg_envelope(topic: &str, msg_id: &str, i: u64, timestamp: i64, body: &Value) -> String {
@@ -170,31 +165,4 @@ pub fn spawn_events(pool: DbPool, settings: Arc<Settings>) -> Vec<tokio::task::J
     }
     tasks.extend(triggers::spawn(pool, settings));
     tasks
-}
-
-/// Exponential reconnect backoff: 100 ms doubling up to `max`, with a little jitter.
-#[derive(Debug, Clone)]
-pub struct Backoff {
-    next: Duration,
-    max: Duration,
-}
-
-impl Backoff {
-    pub fn new(max_ms: u64) -> Self {
-        Self {
-            next: Duration::from_millis(100),
-            max: Duration::from_millis(max_ms.max(100)),
-        }
-    }
-
-    pub fn reset(&mut self) {
-        self.next = Duration::from_millis(100);
-    }
-
-    /// Sleeps for the current delay and doubles it.
-    pub async fn wait(&mut self) {
-        let jitter = Duration::from_millis(rand::random::<u64>() % 50);
-        tokio::time::sleep(self.next + jitter).await;
-        self.next = (self.next * 2).min(self.max);
-    }
 }

@@ -113,10 +113,6 @@ fn render_job_metrics(jobs: &[(String, String, i64)]) -> String {
     out
 }
 
-pub async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok().json(super::openapi::document())
-}
-
 pub async fn api_docs_page() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")

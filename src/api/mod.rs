@@ -126,7 +126,7 @@ pub fn configure(
     .route("/api/1/about", web::to(add_slash))
     .route("/api/1/metrics", web::to(add_slash))
     .route("/api/1/triggers", web::to(add_slash))
-    .route("/api/1/openapi.json", web::get().to(misc::openapi_json))
+    .route("/api/1/openapi.json", web::get().to(openapi::openapi_json))
     .route("/api/1/", web::get().to(misc::api_docs_page))
     .route("/", web::get().to(misc::index))
     .service(

@@ -37,3 +37,8 @@ pub fn render() -> String {
     s.push('\n');
     s
 }
+
+/// `GET /api/1/openapi.json`.
+pub async fn openapi_json() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok().json(document())
+}

@@ -20,7 +20,7 @@ use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{BasicProperties, Connection, ConnectionProperties};
 use tokio::sync::mpsc;
 
-use super::Backoff;
+use super::backoff::Backoff;
 use super::counters::{Counters, MALFORMED};
 use super::inbound::{Ack, Inbound, parse_amqp};
 use crate::config::Settings;
@@ -34,7 +34,7 @@ const CONFIRM_TIMEOUT: Duration = Duration::from_secs(15);
 /// The routing key of state changes.
 pub fn routing_key(settings: &Settings) -> String {
     if settings.messaging.amqp_routing_key.is_empty() {
-        super::fedmsg_topic(settings)
+        super::topic::fedmsg_topic(settings)
     } else {
         settings.messaging.amqp_routing_key.clone()
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use zeromq::{Socket, SocketOptions, SocketRecv, SubSocket};
 
-use super::Backoff;
+use super::backoff::Backoff;
 use super::counters::{Counters, MALFORMED};
 use super::inbound::{Ack, Inbound, parse_fedmsg};
 

@@ -24,7 +24,8 @@ use std::time::Duration;
 use diesel::connection::Connection;
 use diesel::{QueryableByName, RunQueryDsl};
 
-use super::Backend;
+use super::backend::Backend;
+use super::listen::{pg_listen, pg_notified};
 
 /// The PostgreSQL notification channel of compose changes (migration `change_notify`).
 pub const PG_CHANNEL: &str = "composed_composes";
@@ -254,14 +255,14 @@ fn watch_sqlite(path: &str, weak: &Weak<Watch>) -> Result<(), String> {
 
 /// `LISTEN`s on [`PG_CHANNEL`] until `weak` has no owner.
 fn watch_pg(url: &str, weak: &Weak<Watch>) -> Result<(), String> {
-    let mut conn = super::pg_listen(url, PG_CHANNEL)?;
+    let mut conn = pg_listen(url, PG_CHANNEL)?;
     match weak.upgrade() {
         Some(w) => w.set_live(true),
         None => return Ok(()),
     }
     let mut quiet_since = std::time::Instant::now();
     watch_loop(weak, || {
-        if super::pg_notified(&mut conn, &mut quiet_since, Duration::from_secs(5))? {
+        if pg_notified(&mut conn, &mut quiet_since, Duration::from_secs(5))? {
             bump();
         }
         Ok(())

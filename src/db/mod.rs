@@ -1,12 +1,17 @@
 //! Database access: one diesel codebase for SQLite (embedded default) and PostgreSQL
 //! (production) through `MultiConnection`, an r2d2 pool, embedded per-backend migrations.
 
+pub mod backend;
 pub mod changes;
 pub mod composes;
+pub mod listen;
 pub mod models;
 pub mod new_row;
 pub mod schema;
 pub mod users;
+
+pub use backend::Backend;
+pub use listen::{pg_listen, pg_notified};
 
 use std::time::Duration;
 
@@ -138,13 +143,6 @@ pub enum DbError {
     Migration(String),
     #[error("invalid database url {0:?}: expected sqlite://<path> or postgres://…")]
     Url(String),
-}
-
-/// Which backend a URL selects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
 }
 
 /// Normalises a database URL: `sqlite://path`, `sqlite:path` → path for diesel's SQLite.
@@ -307,40 +305,6 @@ where
             Err(e)
         }
     }
-}
-
-/// A PostgreSQL connection of its own that `LISTEN`s on `channel` (the queue's wake-ups, the
-/// compose change watcher).
-pub fn pg_listen(url: &str, channel: &str) -> Result<diesel::PgConnection, String> {
-    let mut conn = diesel::PgConnection::establish(url).map_err(|e| e.to_string())?;
-    diesel::sql_query(format!("LISTEN {channel}"))
-        .execute(&mut conn)
-        .map_err(|e| e.to_string())?;
-    Ok(conn)
-}
-
-/// Takes the notifications a [`pg_listen`] connection has received: whether there were any.
-/// After `ping_after` without any (counted from `quiet_since`), a `SELECT 1` round trip notices a
-/// half-open connection. An error means the connection is lost.
-pub fn pg_notified(
-    conn: &mut diesel::PgConnection,
-    quiet_since: &mut std::time::Instant,
-    ping_after: Duration,
-) -> Result<bool, String> {
-    let mut got = false;
-    for n in conn.notifications_iter() {
-        n.map_err(|e| e.to_string())?;
-        got = true;
-    }
-    if got {
-        *quiet_since = std::time::Instant::now();
-    } else if quiet_since.elapsed() >= ping_after {
-        diesel::sql_query("SELECT 1")
-            .execute(conn)
-            .map_err(|e| e.to_string())?;
-        *quiet_since = std::time::Instant::now();
-    }
-    Ok(got)
 }
 
 /// The current time as stored: UTC, microsecond precision (what PostgreSQL keeps).
