@@ -1,16 +1,58 @@
-//! Application assembly, shared by `main` and the tests: settings → pool → migrations →
-//! HTTP server bound to the configured address (port 0 picks a free one) → background tasks.
+//! Application assembly, shared by `main` and the tests: settings (loaded, then checked) →
+//! pool → migrations → HTTP server bound to the configured address (port 0 picks a free one) →
+//! background tasks.
 
 use std::net::TcpListener;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 
-use crate::config::Settings;
+use crate::config::{ConfigError, FlagOverrides, Settings};
 use crate::db::{self, Backend, DbPool};
 use crate::web::state::AppState;
+
+/// The settings of a command: the layers merged (`config`), then every check of them.
+pub fn load_settings(file: Option<&Path>, flags: &FlagOverrides) -> Result<Settings, ConfigError> {
+    let settings = Settings::load(file, flags)?;
+    validate_settings(&settings)?;
+    Ok(settings)
+}
+
+/// The checks of the settings at start-up, in a fixed order (the first failure is reported):
+/// `[auth]` (`auth::validate`), lifetimes, page size, repodata compression, the cleanup
+/// schedule (`schedule::validate`), the log format, `[triggers]` (`bus::settings::validate`,
+/// whose rules go through the POST validation).
+pub fn validate_settings(s: &Settings) -> Result<(), ConfigError> {
+    crate::auth::validate(&s.auth).map_err(ConfigError::Invalid)?;
+    if s.composes.seconds_to_live <= 0 || s.composes.max_seconds_to_live <= 0 {
+        return Err(ConfigError::Invalid(
+            "composes.seconds_to_live and composes.max_seconds_to_live must be positive".into(),
+        ));
+    }
+    if s.server.max_per_page < 1 {
+        return Err(ConfigError::Invalid(
+            "server.max_per_page must be at least 1".into(),
+        ));
+    }
+    if !["gzip", "zstd"].contains(&s.engine.repodata_compression.as_str()) {
+        return Err(ConfigError::Invalid(format!(
+            "engine.repodata_compression: {:?} is neither \"gzip\" nor \"zstd\"",
+            s.engine.repodata_compression
+        )));
+    }
+    crate::schedule::validate(&s.worker.cleanup_schedule)
+        .map_err(|e| ConfigError::Invalid(format!("worker.cleanup_schedule: {e}")))?;
+    if !["text", "json"].contains(&s.server.log_format.as_str()) {
+        return Err(ConfigError::Invalid(format!(
+            "server.log_format: {:?} is neither \"text\" nor \"json\"",
+            s.server.log_format
+        )));
+    }
+    crate::bus::settings::validate(s).map_err(ConfigError::Invalid)
+}
 
 /// Which parts of the service a process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

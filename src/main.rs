@@ -96,7 +96,7 @@ fn main() -> anyhow::Result<()> {
         }
         _ => {}
     }
-    let settings = Settings::load(cli.config.as_deref(), &flags)?;
+    let settings = composed::app::load_settings(cli.config.as_deref(), &flags)?;
     init_logging(&settings.server.log_format);
     match cli.command {
         Command::Config { .. } => {

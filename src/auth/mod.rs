@@ -24,6 +24,44 @@ use crate::config::AuthSettings;
 use crate::web::error::ApiError;
 use crate::web::state::{self, AppState};
 
+/// Checks `[auth]` at start-up (`app::validate_settings`): a known backend, an `oidc` backend
+/// with a source of keys and asymmetric algorithms only, trusted proxies that parse.
+pub fn validate(settings: &AuthSettings) -> Result<(), String> {
+    match settings.backend.as_str() {
+        "noauth" | "proxy" => {}
+        "oidc" => {
+            let o = &settings.oidc;
+            if o.jwks_file.is_empty() && o.jwks_url.is_empty() && o.introspection_url.is_empty() {
+                return Err("auth.oidc: set jwks_file, jwks_url or introspection_url".into());
+            }
+            for a in &o.algorithms {
+                if ![
+                    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
+                ]
+                .contains(&a.as_str())
+                {
+                    return Err(format!(
+                        "auth.oidc.algorithms: {a:?} is not an accepted asymmetric algorithm"
+                    ));
+                }
+            }
+        }
+        other => {
+            return Err(format!(
+                "auth.backend: unknown backend {other:?} (supported: \"noauth\", \"oidc\", \"proxy\")"
+            ));
+        }
+    }
+    for cidr in &settings.proxy.trusted_proxies {
+        if cidr.parse::<ipnet::IpNet>().is_err() && cidr.parse::<IpAddr>().is_err() {
+            return Err(format!(
+                "auth.proxy.trusted_proxies: {cidr:?} is not an address or CIDR"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The configured backend, with its state (JWKS cache, HTTP client).
 pub enum Authenticator {
     NoAuth,

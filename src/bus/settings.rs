@@ -1,82 +1,11 @@
-//! `[triggers]`: which bus events and schedules make composes (documented in `config::DOCS`).
+//! `[triggers]`: which bus events and schedules make composes. The data is
+//! `config::TriggerSettings` (documented in `src/config/keys.toml`); this module reads the rules
+//! and checks them at start-up.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::config::Settings;
-
-/// Listeners, coalescing and the rules that turn events into composes.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct TriggerSettings {
-    pub fedmsg_endpoints: Vec<String>,
-    pub fedmsg_inbound_endpoint: String,
-    pub amqp_queue: String,
-    pub amqp_routing_keys: Vec<String>,
-    pub amqp_prefetch: u16,
-    pub max_message_bytes: usize,
-    pub owner: String,
-    pub debounce_ms: u64,
-    pub koji_instances: Vec<String>,
-    pub module_states: Vec<String>,
-    pub dedup_capacity: usize,
-    pub rules: Vec<TriggerRule>,
-}
-
-impl Default for TriggerSettings {
-    fn default() -> Self {
-        Self {
-            fedmsg_endpoints: vec![],
-            fedmsg_inbound_endpoint: String::new(),
-            amqp_queue: String::new(),
-            amqp_routing_keys: vec![
-                "#.buildsys.tag".into(),
-                "#.buildsys.untag".into(),
-                "#.buildsys.repo.done".into(),
-                "#.mbs.module.state.change".into(),
-            ],
-            amqp_prefetch: 5000,
-            max_message_bytes: 256 * 1024,
-            owner: "composed".into(),
-            debounce_ms: 5000,
-            koji_instances: vec!["primary".into()],
-            module_states: vec!["ready".into()],
-            dedup_capacity: 100_000,
-            rules: vec![],
-        }
-    }
-}
-
-/// One `[[triggers.rules]]` entry. The compose it requests is built as the JSON body of a POST
-/// and goes through the same validation and defaults as one.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct TriggerRule {
-    pub name: String,
-    /// Koji tag whose changes trigger this rule.
-    pub tag: String,
-    /// `name:stream` of the module whose builds trigger this rule.
-    pub module: String,
-    /// Topic suffixes that trigger (default: buildsys.tag + buildsys.untag for a tag rule,
-    /// mbs.module.state.change for a module rule).
-    pub events: Vec<String>,
-    /// 6-field cron expression (seconds first, UTC); empty = no schedule.
-    pub cron: String,
-    pub source_type: String,
-    pub source: String,
-    pub packages: Option<Vec<String>>,
-    pub builds: Option<Vec<String>>,
-    pub sigkeys: Option<Vec<String>>,
-    pub arches: Option<Vec<String>>,
-    pub flags: Vec<String>,
-    pub results: Vec<String>,
-    pub lookaside_repos: Option<Vec<String>>,
-    pub multilib_arches: Option<Vec<String>>,
-    pub multilib_method: Option<Vec<String>>,
-    pub seconds_to_live: Option<i64>,
-    pub label: Option<String>,
-    pub compose_type: Option<String>,
-}
+pub use crate::config::{TriggerRule, TriggerSettings};
 
 pub const TAG_EVENTS: &[&str] = &["buildsys.tag", "buildsys.untag"];
 pub const MODULE_EVENTS: &[&str] = &["mbs.module.state.change"];

@@ -1,0 +1,272 @@
+//! The values of a POST body: the validation error, the generic recursive validator of step 3
+//! (contract §1.6.2) and the readers of typed keys, lifetimes and masks the pipeline uses.
+
+use serde_json::{Map, Value};
+
+use crate::config::ComposeSettings;
+
+/// A validation failure: becomes a 400 with this message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ValidationError(pub String);
+
+pub(super) fn invalid<T>(msg: impl Into<String>) -> Result<T, ValidationError> {
+    Err(ValidationError(msg.into()))
+}
+
+const LIST_KEYS: &[&str] = &[
+    "builds",
+    "multilib_method",
+    "packages",
+    "scratch_build_tasks",
+    "scratch_modules",
+    "sigkeys",
+    "modules",
+];
+const STRING_KEYS: &[&str] = &[
+    "base_module_br_name",
+    "base_module_br_stream",
+    "compose_type",
+    "label",
+    "target_dir",
+    "type",
+];
+const INT_KEYS: &[&str] = &[
+    "seconds_to_live",
+    "koji_event",
+    "base_module_br_stream_version_lte",
+    "base_module_br_stream_version_gte",
+];
+pub const ALLOWED_PUNCTUATION: &str = " -/_.:#+?$~^,";
+pub(super) const CHARSET_MESSAGE: &str = "Only alphanumerical characters and ' -/_.:#+?$~^,' characters are allowed in ODCS input variables";
+
+/// Short JSON rendering of a value for messages (bounded length).
+pub fn show(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 200 {
+        let cut: String = s.chars().take(200).collect();
+        format!("{cut}…")
+    } else {
+        s
+    }
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}
+
+/// Step 2: ODCS treats falsy JSON (`{}`, `[]`, `null`, `""`, `0`, `false`) as no data.
+pub fn is_falsy(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+    }
+}
+
+fn allowed_char(c: char) -> bool {
+    c.is_alphanumeric() || ALLOWED_PUNCTUATION.contains(c)
+}
+
+fn check_string(key: &str, s: &str) -> Result<(), ValidationError> {
+    if s.chars().all(allowed_char) {
+        Ok(())
+    } else {
+        invalid(format!(
+            "{CHARSET_MESSAGE}, but \"{key}\" has {}",
+            show(&Value::String(s.into()))
+        ))
+    }
+}
+
+/// Step 3: the generic recursive validator, in document order.
+pub fn validate_generic(body: &Map<String, Value>) -> Result<(), ValidationError> {
+    validate_object(body, true)
+}
+
+fn validate_object(obj: &Map<String, Value>, top_level: bool) -> Result<(), ValidationError> {
+    for (key, value) in obj {
+        let k = key.as_str();
+        if LIST_KEYS.contains(&k) && !value.is_array() {
+            return invalid(format!("{k} should be a list, but got {}", show(value)));
+        }
+        if STRING_KEYS.contains(&k) && !value.is_string() {
+            return invalid(format!("{k} should be a string, but got {}", show(value)));
+        }
+        if INT_KEYS.contains(&k) && !(value.is_i64() || value.is_u64()) {
+            return invalid(format!("{k} should be an integer, but got {}", show(value)));
+        }
+        match value {
+            Value::Object(inner) => {
+                if !(top_level && k == "source") {
+                    return invalid(format!(
+                        "Only 'source' key is allowed to contain dict. \"{k}\" holds a dict"
+                    ));
+                }
+                validate_object(inner, false)?;
+            }
+            Value::Array(items) => validate_array(k, items)?,
+            Value::String(s) => check_string(k, s)?,
+            Value::Number(_) | Value::Bool(_) => {}
+            Value::Null => {
+                return invalid(format!(
+                    "Only dict, list, str, unicode, int, float and bool types are allowed in ODCS input variables, but '{k}' has 'null' type"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn validate_array(key: &str, items: &[Value]) -> Result<(), ValidationError> {
+    for item in items {
+        match item {
+            Value::Object(_) => {
+                return invalid(format!(
+                    "Only 'source' key is allowed to contain dict. \"{key}\" holds a dict"
+                ));
+            }
+            Value::Array(inner) => validate_array(key, inner)?,
+            Value::String(s) if key != "packages" => check_string(key, s)?,
+            Value::String(_) | Value::Number(_) | Value::Bool(_) => {}
+            Value::Null => {
+                return invalid(format!(
+                    "Only dict, list, str, unicode, int, float and bool types are allowed in ODCS input variables, but '{key}' has 'null' type"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An optional list of strings under `key` of `obj` (`prefix` names the object in messages).
+pub fn string_list(
+    obj: &Map<String, Value>,
+    key: &str,
+    prefix: &str,
+) -> Result<Option<Vec<String>>, ValidationError> {
+    let Some(v) = obj.get(key) else {
+        return Ok(None);
+    };
+    let Value::Array(items) = v else {
+        return invalid(format!(
+            "{prefix}{key} should be a list, but got {}",
+            show(v)
+        ));
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| match item {
+            Value::String(s) => Ok(s.clone()),
+            other => invalid(format!(
+                "{prefix}{key} should be a list of strings, but item {i} is {} ({})",
+                show(other),
+                json_type(other)
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+pub(super) fn opt_string(obj: &Map<String, Value>, key: &str) -> Option<String> {
+    obj.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+pub(super) fn opt_int(obj: &Map<String, Value>, key: &str) -> Option<i64> {
+    obj.get(key).and_then(Value::as_i64)
+}
+
+/// Space-joined items, de-duplicated keeping the first occurrence.
+pub fn dedup_join(items: &[String]) -> String {
+    let mut seen = std::collections::HashSet::new();
+    items
+        .iter()
+        .filter(|i| seen.insert(i.as_str()))
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Seconds to live of a request (contract §2.3), `None` when the request gives none.
+pub fn requested_seconds_to_live(
+    body: &Map<String, Value>,
+) -> Result<Option<i64>, ValidationError> {
+    if let Some(v) = body.get("seconds_to_live") {
+        // Type already checked by the generic validator.
+        return Ok(v.as_i64());
+    }
+    let Some(v) = body.get("seconds-to-live") else {
+        return Ok(None);
+    };
+    let parsed = match v {
+        Value::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.is_finite() && f.abs() < 9e15)
+                .map(|f| f.trunc() as i64)
+        }),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    match parsed {
+        Some(n) => Ok(Some(n)),
+        None => invalid(format!(
+            "Invalid seconds_to_live specified in request: \"seconds-to-live\" is {}",
+            show(v)
+        )),
+    }
+}
+
+/// Effective lifetime: the requested value bounded by the maximum; absent or 0 → the default.
+pub fn effective_seconds_to_live(
+    requested: Option<i64>,
+    default: i64,
+    max: i64,
+) -> Result<i64, ValidationError> {
+    match requested {
+        None | Some(0) => Ok(default),
+        Some(n) if n < 0 => invalid(format!("seconds_to_live must be positive, but got {n}")),
+        Some(n) => Ok(n.min(max)),
+    }
+}
+
+/// Default and maximum lifetime for a compose, honouring raw_config overrides.
+pub fn ttl_bounds(settings: &ComposeSettings, raw_config_key: Option<&str>) -> (i64, i64) {
+    let mut default = settings.seconds_to_live;
+    let mut max = settings.max_seconds_to_live;
+    if let Some(entry) = raw_config_key.and_then(|k| settings.raw_config_urls.get(k)) {
+        if let Some(d) = entry.get("seconds_to_live").and_then(Value::as_i64) {
+            default = d;
+        }
+        if let Some(m) = entry.get("max_seconds_to_live").and_then(Value::as_i64) {
+            max = m;
+        }
+    }
+    (default, max)
+}
+
+pub(super) fn mask_of<T: Copy>(
+    names: &[String],
+    parse: impl Fn(&str) -> Option<T>,
+    code: impl Fn(T) -> i32,
+    unknown: impl Fn(&str) -> String,
+) -> Result<i32, ValidationError> {
+    let mut mask = 0;
+    for n in names {
+        match parse(n) {
+            Some(v) => mask |= code(v),
+            None => return invalid(unknown(n)),
+        }
+    }
+    Ok(mask)
+}
