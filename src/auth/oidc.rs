@@ -193,17 +193,11 @@ impl OidcVerifier {
         v.algorithms = vec![header.alg];
         v.leeway = self.settings.leeway_secs;
         v.validate_nbf = true;
+        // Issuer and audience are checked after the signature, by `check_issuer_audience`
+        // (required whenever configured, of the right type), for JWTs and introspection alike.
         v.set_required_spec_claims(&["exp"]);
-        if self.settings.issuer.is_empty() {
-            v.iss = None;
-        } else {
-            v.set_issuer(&[&self.settings.issuer]);
-        }
-        if self.settings.audiences.is_empty() {
-            v.validate_aud = false;
-        } else {
-            v.set_audience(&self.settings.audiences);
-        }
+        v.iss = None;
+        v.validate_aud = false;
         let data = jsonwebtoken::decode::<Value>(token, &key, &v).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind as K;
             unauthorized(match e.kind() {
@@ -221,6 +215,7 @@ impl OidcVerifier {
                 _ => format!("The token is invalid: {e}."),
             })
         })?;
+        check_issuer_audience(&data.claims, &self.settings)?;
         Ok(data.claims)
     }
 
@@ -257,15 +252,7 @@ impl OidcVerifier {
         {
             return Err(unauthorized("The token has expired."));
         }
-        if !s.issuer.is_empty()
-            && let Some(iss) = claims.get("iss").and_then(Value::as_str)
-            && iss != s.issuer
-        {
-            return Err(unauthorized(format!(
-                "The token issuer is not \"{}\".",
-                s.issuer
-            )));
-        }
+        check_issuer_audience(&claims, s)?;
         Ok(claims)
     }
 
@@ -309,4 +296,47 @@ impl OidcVerifier {
             scopes: Some(scopes),
         })
     }
+}
+
+/// A configured issuer must be the token's `iss` (a string), and one of the configured
+/// audiences its `aud` (a string or a list of strings): missing claims and claims of another
+/// type are refused, whichever way the token was validated (JWT or introspection).
+fn check_issuer_audience(claims: &Value, s: &OidcSettings) -> Result<(), ApiError> {
+    if !s.issuer.is_empty() {
+        match claims.get("iss") {
+            None => return Err(unauthorized("The token has no \"iss\" claim.")),
+            Some(Value::String(iss)) if *iss == s.issuer => {}
+            Some(Value::String(_)) => {
+                return Err(unauthorized(format!(
+                    "The token issuer is not \"{}\".",
+                    s.issuer
+                )));
+            }
+            Some(_) => return Err(unauthorized("The token's \"iss\" claim is not a string.")),
+        }
+    }
+    if !s.audiences.is_empty() {
+        let given: Vec<&str> = match claims.get("aud") {
+            None => return Err(unauthorized("The token has no \"aud\" claim.")),
+            Some(Value::String(a)) => vec![a.as_str()],
+            Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
+                items.iter().filter_map(Value::as_str).collect()
+            }
+            Some(_) => {
+                return Err(unauthorized(
+                    "The token's \"aud\" claim is not a string or a list of strings.",
+                ));
+            }
+        };
+        if !given
+            .iter()
+            .any(|a| s.audiences.iter().any(|want| want == a))
+        {
+            return Err(unauthorized(format!(
+                "The token audience is not one of {:?}.",
+                s.audiences
+            )));
+        }
+    }
+    Ok(())
 }

@@ -193,6 +193,43 @@ async fn tokens_accepted_and_rejected() {
         401,
         "audience",
     );
+    // A configured issuer or audience is required, and of the right type (issue 18, defect 2):
+    // a token of the trusted key issued for another client has no `aud`.
+    for (claim, value, needle) in [
+        ("aud", None, "\"aud\""),
+        ("aud", Some(json!(5)), "\"aud\""),
+        ("aud", Some(json!(["someone-else", 7])), "\"aud\""),
+        ("iss", None, "\"iss\""),
+        ("iss", Some(json!(5)), "\"iss\""),
+    ] {
+        let mut c = claims("alice", &all_scopes());
+        match value {
+            None => {
+                c.as_object_mut().unwrap().remove(claim);
+            }
+            Some(v) => c[claim] = v,
+        }
+        assert_denied(
+            post_with(
+                &app,
+                Some(&sign(Algorithm::RS256, "rsa1", Some("rsa1"), &c)),
+            )
+            .await,
+            401,
+            needle,
+        );
+    }
+    let mut c = claims("alice", &all_scopes());
+    c["aud"] = json!(["someone-else", "composed"]);
+    let (st, body) = post_with(
+        &app,
+        Some(&sign(Algorithm::RS256, "rsa1", Some("rsa1"), &c)),
+    )
+    .await;
+    assert_eq!(
+        st, 200,
+        "a list of audiences holding ours is accepted: {body}"
+    );
     let mut c = claims("alice", &all_scopes());
     c.as_object_mut().unwrap().remove("exp");
     assert_denied(
@@ -414,6 +451,7 @@ async fn spawn_idp() -> Idp {
                     }
                     let body = match form.get("token").map(String::as_str) {
                         Some("opaque-good") => json!({"active": true, "username": "erin", "scope": all_scopes(), "groups": ["composer"], "exp": now() + 60, "iss": ISS}),
+                        Some("opaque-no-iss") => json!({"active": true, "username": "erin", "scope": all_scopes(), "groups": ["composer"], "exp": now() + 60}),
                         Some("opaque-expired") => json!({"active": true, "username": "erin", "scope": all_scopes(), "exp": now() - 600}),
                         _ => json!({"active": false}),
                     };
@@ -499,6 +537,7 @@ async fn jwks_url_rotation_and_introspection() {
 
     let (st, body) = post_with(&app, Some("opaque-good")).await;
     assert_eq!((st, body["owner"].as_str()), (200, Some("erin")), "{body}");
+    assert_denied(post_with(&app, Some("opaque-no-iss")).await, 401, "\"iss\"");
     assert_denied(
         post_with(&app, Some("opaque-revoked")).await,
         401,
