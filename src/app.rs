@@ -254,5 +254,43 @@ fn response_cache(
 
 /// Request logging: method, path, status and duration at debug level.
 fn tracing_actix() -> actix_web::middleware::Logger {
-    actix_web::middleware::Logger::new("%r %s %Dms").log_target("composed::http")
+    actix_web::middleware::Logger::new("%{request}xi %s %Dms")
+        .custom_request_replace("request", |req| {
+            redacted_request_line(req.method().as_str(), req.uri(), req.version())
+        })
+        .log_target("composed::http")
+}
+
+/// The request line for the access log, with the value of every query parameter that may carry
+/// a credential (`access_token`, `token`, `*secret*`, `*password*`, `*key*`, `code`) replaced
+/// by `REDACTED`: a token sent in the query string is refused, and never logged.
+fn redacted_request_line(
+    method: &str,
+    uri: &actix_web::http::Uri,
+    version: actix_web::http::Version,
+) -> String {
+    let path = uri.path();
+    let query = match uri.query() {
+        None => String::new(),
+        Some(q) => {
+            let parts: Vec<String> = q
+                .split('&')
+                .map(|pair| {
+                    let (name, _) = pair.split_once('=').unwrap_or((pair, ""));
+                    let lower = name.to_ascii_lowercase();
+                    let secret = ["token", "secret", "password", "key"]
+                        .iter()
+                        .any(|w| lower.contains(w))
+                        || lower == "code";
+                    if secret {
+                        format!("{name}=REDACTED")
+                    } else {
+                        pair.to_string()
+                    }
+                })
+                .collect();
+            format!("?{}", parts.join("&"))
+        }
+    };
+    format!("{method} {path}{query} {version:?}")
 }

@@ -702,6 +702,12 @@ async fn no_token_or_secret_in_logs() {
         &"opaque-secret-token-xyz".to_string(),
     ] {
         post_with(&app, Some(t)).await;
+        // A token in the query string is refused, and must not reach the access log either.
+        app.client
+            .get(app.url(&format!("/api/1/composes/?access_token={t}&state=wait")))
+            .send()
+            .await
+            .unwrap();
         app.client
             .delete(app.url("/api/1/composes/1"))
             .bearer_auth(t)
@@ -715,6 +721,10 @@ async fn no_token_or_secret_in_logs() {
         logs.len() > 1000,
         "logs were captured ({} bytes)",
         logs.len()
+    );
+    assert!(
+        logs.contains("GET /api/1/composes/?access_token=REDACTED&state=wait"),
+        "the access log shows the request with the token redacted"
     );
     for secret in [
         good.as_str(),
