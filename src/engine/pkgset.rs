@@ -51,7 +51,14 @@ pub async fn resolve(
                 _ = cancel.cancelled() => return fail("Compose generation was canceled."),
             }
         }
-        Some(SourceType::Repo) => (from_directory(c)?, c.koji_event),
+        Some(SourceType::Repo) => {
+            let c2 = c.clone();
+            let cancel = cancel.clone();
+            let found = tokio::task::spawn_blocking(move || from_directory(&c2, &cancel))
+                .await
+                .map_err(|e| EngineError(format!("directory walk panicked: {e}")))?;
+            (found?, c.koji_event)
+        }
         Some(other) => {
             return fail(format!(
                 "Source type {} is not supported by the native engine.",
@@ -173,30 +180,54 @@ fn signed_candidates(
         .collect()
 }
 
-/// Every `*.rpm` under the repository directory (`repodata/` skipped).
-fn from_directory(c: &Compose) -> Result<Vec<Candidate>, EngineError> {
-    let root = PathBuf::from(&c.source);
+/// Every `*.rpm` under the repository directory (`repodata/` skipped). The walk never follows
+/// a directory symlink, visits each directory once (by device and inode), takes a file symlink
+/// only when it resolves inside the root, and checks `cancel` as it goes: a symlink loop or a
+/// huge tree cannot hold a worker.
+fn from_directory(c: &Compose, cancel: &Cancel) -> Result<Vec<Candidate>, EngineError> {
+    use std::os::unix::fs::MetadataExt;
+    let given = PathBuf::from(&c.source);
+    let Ok(root) = given.canonicalize() else {
+        return fail(format!("Repository directory {} does not exist.", c.source));
+    };
     if !root.is_dir() {
         return fail(format!("Repository directory {} does not exist.", c.source));
     }
     let mut out = Vec::new();
-    let mut stack = vec![root];
+    let mut visited = std::collections::HashSet::new();
+    let mut stack = vec![root.clone()];
+    let mut seen = 0usize;
     while let Some(dir) = stack.pop() {
+        let meta =
+            std::fs::metadata(&dir).map_err(|e| EngineError(format!("{}: {e}", dir.display())))?;
+        if !visited.insert((meta.dev(), meta.ino())) {
+            continue;
+        }
         let entries =
             std::fs::read_dir(&dir).map_err(|e| EngineError(format!("{}: {e}", dir.display())))?;
         for e in entries.flatten() {
+            seen += 1;
+            if seen % 256 == 0 {
+                cancel.check()?;
+            }
             let p = e.path();
-            if p.is_dir() {
+            let Ok(kind) = e.file_type() else { continue };
+            if kind.is_dir() {
                 if p.file_name().is_some_and(|n| n != "repodata") {
                     stack.push(p);
                 }
             } else if p.extension().is_some_and(|x| x == "rpm") {
-                out.push(Candidate {
-                    path: p,
-                    sigkey: None,
-                    missing_signature: None,
-                    build_key: String::new(),
-                });
+                let inside = !kind.is_symlink()
+                    || p.canonicalize()
+                        .is_ok_and(|t| t.starts_with(&root) && t.is_file());
+                if inside && (kind.is_file() || kind.is_symlink()) {
+                    out.push(Candidate {
+                        path: p,
+                        sigkey: None,
+                        missing_signature: None,
+                        build_key: String::new(),
+                    });
+                }
             }
         }
     }

@@ -651,8 +651,32 @@ async fn repo_compose_from_a_local_directory() {
         "1.0",
         "1",
     );
+    // Directory symlink loops and a link out of the root (issue 18, defect 1): the walk must
+    // neither spin nor take anything outside the directory.
+    std::os::unix::fs::symlink(".", dir.path().join("loop-a")).unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::os::unix::fs::symlink("..", dir.path().join("sub/loop-b")).unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    write_rpm(
+        outside.path(),
+        &r("outsider", "noarch", &[], &[], &["/usr/share/outsider"]),
+        "1.0",
+        "1",
+    );
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("escape")).unwrap();
     let app = spawn_app_full(Db::Sqlite, |_| {}, true).await.unwrap();
     let c = compose(&app, json!({"source": {"type": "repo", "source": dir.path().to_string_lossy(), "packages": ["hello"]}})).await;
+    let all = compose(&app, json!({"source": {"type": "repo", "source": dir.path().to_string_lossy()}, "flags": ["no_reuse"]})).await;
+    assert_eq!(all["state_name"], "done", "{all}");
+    let all_files = files_under(&tree(&app, all["id"].as_i64().unwrap()));
+    assert!(
+        all_files.iter().any(|p| p.contains("unrelated")),
+        "{all_files:?}"
+    );
+    assert!(
+        !all_files.iter().any(|p| p.contains("outsider")),
+        "{all_files:?}"
+    );
     assert_eq!(c["state_name"], "done", "{c}");
     let (ok, out) = dnf_install(&app, &c, &["hello"]).await;
     assert!(ok && out.contains("hello-lib-1.0-1.noarch"), "{out}");
