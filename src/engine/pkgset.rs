@@ -207,7 +207,7 @@ fn from_directory(c: &Compose, cancel: &Cancel) -> Result<Vec<Candidate>, Engine
             std::fs::read_dir(&dir).map_err(|e| EngineError(format!("{}: {e}", dir.display())))?;
         for e in entries.flatten() {
             seen += 1;
-            if seen % 256 == 0 {
+            if seen.is_multiple_of(256) {
                 cancel.check()?;
             }
             let p = e.path();
