@@ -55,7 +55,15 @@ impl ResponseError for ApiError {
         self.status
     }
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status).json(ErrorBody {
+        let mut resp = HttpResponse::build(self.status);
+        if self.status == StatusCode::UNAUTHORIZED {
+            // RFC 6750 §3: a 401 names the scheme the client should authenticate with.
+            resp.insert_header((
+                actix_web::http::header::WWW_AUTHENTICATE,
+                "Bearer realm=\"composed\"",
+            ));
+        }
+        resp.json(ErrorBody {
             status: self.status.as_u16(),
             error: self
                 .status

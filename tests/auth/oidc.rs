@@ -88,6 +88,16 @@ async fn post_with(app: &TestApp, token: Option<&str>) -> (u16, Value) {
         rb = rb.bearer_auth(t);
     }
     let r = rb.send().await.unwrap();
+    if r.status().as_u16() == 401 {
+        // RFC 6750 §3 (issue 18, defect 9): a 401 names the scheme.
+        assert_eq!(
+            r.headers()
+                .get("www-authenticate")
+                .and_then(|v| v.to_str().ok()),
+            Some("Bearer realm=\"composed\""),
+            "401 without WWW-Authenticate"
+        );
+    }
     (r.status().as_u16(), r.json().await.unwrap())
 }
 
