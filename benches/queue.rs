@@ -59,6 +59,7 @@ fn composed(args: &[&str], db: &str, dir: &std::path::Path, port: u16, poll_ms: 
         )
         .env("COMPOSED__SERVER__BIND", format!("127.0.0.1:{port}"))
         .env("COMPOSED__ENGINE__POLL_INTERVAL_MS", poll_ms.to_string())
+        .env("COMPOSED__COMPOSES__REPO_DIRS", r#"["/"]"#)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null());

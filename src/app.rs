@@ -99,6 +99,25 @@ pub fn open_database(settings: &Settings) -> anyhow::Result<(DbPool, Backend)> {
     Ok((pool, backend))
 }
 
+/// The longest a process takes to stop after SIGTERM (in-flight HTTP requests finish within).
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Resolves at the first SIGTERM or SIGINT, with its name.
+async fn terminate_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot install the SIGTERM/SIGINT handlers");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    }
+}
+
 impl Application {
     pub fn build(settings: Settings, roles: Roles) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
@@ -146,10 +165,14 @@ impl Application {
                 App::new()
                     .app_data(state.clone())
                     .app_data(auth.clone())
+                    .wrap(crate::web::error::envelope_errors())
                     .wrap(tracing_actix())
                     .configure(|cfg| crate::api::configure(cfg, serve.clone()))
             })
             .workers(workers)
+            // Signals are handled by `run`, which bounds the whole stop (see there).
+            .disable_signals()
+            .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
             .listen(listener)?
             .run();
             Some(server)
@@ -202,14 +225,43 @@ impl Application {
         self.background.extend(events);
     }
 
-    /// Runs until the server stops (or forever for a worker-only process).
+    /// Runs until SIGTERM or SIGINT (or until the server stops). On a signal the HTTP server
+    /// stops accepting, finishes its in-flight requests for at most [`SHUTDOWN_GRACE`], and
+    /// `run` returns; the caller then exits the process without waiting for the engine's
+    /// blocking threads. A job in flight is abandoned with its lease, and another worker (or
+    /// this one, restarted) takes it over when the lease expires, as after a crash.
     pub async fn run(self) -> anyhow::Result<()> {
-        match self.server {
-            Some(server) => server.await?,
-            None => {
-                for h in self.background {
-                    h.await?;
+        let handle = self.server.as_ref().map(|s| s.handle());
+        let main = async move {
+            match self.server {
+                Some(server) => server.await?,
+                None => {
+                    for h in self.background {
+                        h.await?;
+                    }
                 }
+            }
+            anyhow::Ok(())
+        };
+        tokio::pin!(main);
+        tokio::select! {
+            r = &mut main => return r,
+            signal = terminate_signal() => {
+                tracing::info!(signal, grace_secs = SHUTDOWN_GRACE.as_secs(), "stopping: no new requests or jobs; a job in flight is left to its lease");
+            }
+        }
+        if let Some(handle) = handle {
+            let stop = handle.stop(true);
+            // The server future runs the stop; drive both, bounded.
+            let stopped = tokio::time::timeout(SHUTDOWN_GRACE, async {
+                let ((), r) = tokio::join!(stop, &mut main);
+                r
+            })
+            .await;
+            match stopped {
+                Ok(Err(e)) => tracing::warn!(error = %e, "the HTTP server stopped with an error"),
+                Err(_) => tracing::warn!("in-flight requests did not finish within the grace"),
+                Ok(Ok(())) => {}
             }
         }
         Ok(())

@@ -96,6 +96,12 @@ pub fn run_once(pool: &DbPool, settings: &Settings, now: NaiveDateTime) -> Resul
         }
         let stuck_before = now - chrono::Duration::seconds(settings.worker.stuck_wait_secs);
         for compose in q::waiting_since(c, stuck_before)? {
+            // Compose row first, then its jobs (the lock order of `q::get_for_update`).
+            let Some(compose) =
+                q::get_for_update(c, compose.id)?.filter(|c| c.state == State::Wait.code())
+            else {
+                continue;
+            };
             q::cancel_jobs(c, compose.id, now)?;
             let days = settings.worker.stuck_wait_secs as f64 / 86_400.0;
             let reason = format!("Compose stuck in 'wait' state for longer than {days} days.");

@@ -127,7 +127,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn run(settings: Settings, roles: Roles) -> anyhow::Result<()> {
-    actix_web::rt::System::new().block_on(async move {
+    let result = actix_web::rt::System::new().block_on(async move {
         let mut app = Application::build(settings, roles)?;
         if roles.api {
             tracing::info!(port = app.port, "composed listening");
@@ -136,5 +136,13 @@ fn run(settings: Settings, roles: Roles) -> anyhow::Result<()> {
             app.start_background();
         }
         app.run().await
-    })
+    });
+    // The engine may still be in a blocking thread (hashing, writing repodata); the runtime
+    // would wait for it when dropped. The job's lease covers it: leave now.
+    if let Err(e) = &result {
+        eprintln!("composed: {e:#}");
+        std::process::exit(1);
+    }
+    tracing::info!("stopped");
+    std::process::exit(0)
 }

@@ -291,7 +291,7 @@ impl Worker {
             let mut conn = p.get().map_err(|e| DbError::Pool(e.to_string()))?;
             write_tx(&mut conn, |c| -> Result<Option<Compose>, DbError> {
                 let now = crate::db::now();
-                let Some(compose) = q::get(c, compose_id)? else {
+                let Some(compose) = q::get_for_update(c, compose_id)? else {
                     queue::finish(
                         c,
                         jb.id,
@@ -352,6 +352,8 @@ fn record(
     let s = &settings.composes;
     write_tx(&mut conn, |c| -> Result<Recorded, DbError> {
         let now = crate::db::now();
+        // Compose row first, then the job (the lock order of `q::get_for_update`).
+        let current = q::get_for_update(c, compose.id)?;
         if !queue::still_owned(c, job.id, owner)? {
             tracing::warn!(
                 compose = compose.id,
@@ -360,7 +362,7 @@ fn record(
             );
             return Ok(Recorded::Discarded);
         }
-        let Some(current) = q::get(c, compose.id)? else {
+        let Some(current) = current else {
             queue::finish(
                 c,
                 job.id,

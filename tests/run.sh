@@ -40,14 +40,16 @@ fi
 # The real clients, in a venv (PyPI).
 venv="${COMPOSED_TEST_VENV:-$root/.venv}"
 clients=('odcs[client]==0.9.2' 'koji==1.36.1' 'productmd' 'pyzmq'
-         'fedmsg[commands]==1.1.7' 'fedora-messaging==3.9.1' 'koji-fedoramessaging-messages==1.3.0')
-if ! "$venv/bin/python" -c 'import odcs.client.odcs, koji, productmd, zmq, fedmsg, fedora_messaging, koji_fedoramessaging_messages' 2>/dev/null \
-   || [ ! -x "$venv/bin/koji" ] || [ ! -x "$venv/bin/fedmsg-logger" ] || [ ! -x "$venv/bin/fedora-messaging" ]; then
+         'fedmsg[commands]==1.1.7' 'fedora-messaging==3.9.1' 'koji-fedoramessaging-messages==1.3.0'
+         'schemathesis==4.32.5')
+if ! "$venv/bin/python" -c 'import odcs.client.odcs, koji, productmd, zmq, fedmsg, fedora_messaging, koji_fedoramessaging_messages, schemathesis' 2>/dev/null \
+   || [ ! -x "$venv/bin/koji" ] || [ ! -x "$venv/bin/fedmsg-logger" ] || [ ! -x "$venv/bin/fedora-messaging" ] \
+   || [ ! -x "$venv/bin/schemathesis" ]; then
   log "installing the real clients in $venv: ${clients[*]}"
   [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check "${clients[@]}"
 fi
-"$venv/bin/python" -c 'import odcs.client.odcs, koji, productmd, zmq, fedmsg, fedora_messaging, koji_fedoramessaging_messages' \
+"$venv/bin/python" -c 'import odcs.client.odcs, koji, productmd, zmq, fedmsg, fedora_messaging, koji_fedoramessaging_messages, schemathesis' \
   || { echo "the real clients do not import from $venv" >&2; exit 1; }
 
 export COMPOSED_TEST_VENV="$venv"

@@ -16,6 +16,7 @@ use crate::domain::{self, SourceType, State, requested_seconds_to_live, string_l
 use crate::views::ComposeView;
 use crate::web::cache::{Key, cached};
 use crate::web::error::{ApiError, ErrorBody};
+use crate::web::input::{first_param, int_param, parse_json_body, query_pairs};
 use crate::web::request::request_base_url;
 use crate::web::state::{AppState, db, db_read};
 
@@ -118,16 +119,8 @@ async fn list_body(
     base_url: &str,
     state: &web::Data<AppState>,
 ) -> Result<bytes::Bytes, ApiError> {
-    let params: Vec<(String, String)> = url::form_urlencoded::parse(req.query_string().as_bytes())
-        .into_owned()
-        .collect();
-    let first = |name: &str| -> Option<&str> {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
-    };
+    let params = query_pairs(req)?;
+    let first = |name: &str| first_param(&params, name);
     let mut filter = ListFilter {
         owner: first("owner").map(str::to_string),
         source: first("source").map(str::to_string),
@@ -152,11 +145,7 @@ async fn list_body(
             |c| State::from_code(c).is_some(),
         )?);
     }
-    if let Some(v) = first("koji_task_id") {
-        filter.koji_task_id = Some(v.parse().map_err(|_| {
-            ApiError::bad_request(format!("Invalid value \"{v}\" for \"koji_task_id\""))
-        })?);
-    }
+    filter.koji_task_id = int_param(&params, "koji_task_id", i64::MIN..=i64::MAX)?;
     let order_by = first("order_by").unwrap_or("-id");
     let (descending, key) = match order_by.strip_prefix('-') {
         Some(rest) if !rest.is_empty() => (true, rest),
@@ -168,11 +157,11 @@ async fn list_body(
             OrderKey::NAMES.join(", ")
         ))
     })?;
-    let page = first("page")
-        .and_then(|v| v.parse::<i64>().ok())
+    // Unparsable paging is a 400 (ODCS ignores it); numbers keep ODCS's clamping.
+    let page = int_param(&params, "page", i64::MIN..=i64::MAX)?
         .unwrap_or(1)
         .max(1);
-    let per_page = match first("per_page").and_then(|v| v.parse::<i64>().ok()) {
+    let per_page = match int_param(&params, "per_page", i64::MIN..=i64::MAX)? {
         None => 10,
         Some(n) if n < 0 => 20,
         Some(n) => n.min(state.settings.server.max_per_page),
@@ -219,7 +208,8 @@ async fn list_body(
             per_page,
             total,
             first: link(1),
-            last: link(pages),
+            // An empty list has one (empty) page: its `last` is page 1, like `first`.
+            last: link(pages.max(1)),
             prev: (page > 1).then(|| link(page - 1)),
             next: (page < pages).then(|| link(page + 1)),
         },
@@ -302,16 +292,6 @@ async fn read_body(
     Ok(buf.freeze())
 }
 
-fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
-    if let Err(e) = std::str::from_utf8(bytes) {
-        return Err(ApiError::bad_request(format!(
-            "Failed to decode JSON object: the body is not valid UTF-8 ({e})"
-        )));
-    }
-    serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::bad_request(format!("Failed to decode JSON object: {e}")))
-}
-
 /// Request body of POST (documentation only; the handler validates the raw JSON in ODCS order).
 #[derive(Debug, ToSchema)]
 #[allow(dead_code)]
@@ -355,7 +335,7 @@ pub async fn create_compose(
     identity.require_scope(&state.settings, "new-compose")?;
     policy::require_allowed_client(&identity, &state.settings.auth)?;
     let bytes = read_body(&req, payload, state.settings.server.max_body_bytes).await?;
-    let body = parse_json(&bytes)?;
+    let body = parse_json_body(&bytes)?;
     let request = domain::parse_compose_request(&body, &state.settings.composes)?;
     policy::check_compose(
         &identity,
@@ -404,6 +384,7 @@ pub struct RenewBody {
         (status = 200, description = "The extended compose, or the new copy", body = ComposeView),
         (status = 400, description = "Invalid body", body = ErrorBody),
         (status = 404, description = "No done, failed or removed compose with that id", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
     )
 )]
 pub async fn renew_compose(
@@ -419,7 +400,7 @@ pub async fn renew_compose(
     let body: Map<String, Value> = if bytes.iter().all(u8::is_ascii_whitespace) {
         Map::new()
     } else {
-        match parse_json(&bytes)? {
+        match parse_json_body(&bytes)? {
             Value::Object(m) => m,
             other => {
                 return Err(ApiError::bad_request(format!(
@@ -590,7 +571,7 @@ pub async fn delete_compose(
     let settings = state.settings.clone();
     let outcome = db(&state, move |c| {
         write_tx(c, |c| -> Result<DeleteOutcome, ApiError> {
-            let compose = q::get(c, id)?.ok_or_else(not_found)?;
+            let compose = q::get_for_update(c, id)?.ok_or_else(not_found)?;
             let now = crate::db::now();
             match State::from_code(compose.state) {
                 // Cancel: a waiting compose, or (composed's addition) a generating one, whose

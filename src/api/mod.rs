@@ -1,11 +1,13 @@
 //! The HTTP API. Every route is in [`configure`]; handlers are grouped by resource.
 
 pub mod composes;
+pub mod files;
 pub mod misc;
 pub mod openapi;
+pub mod schema;
 pub mod triggers;
 
-use actix_web::http::{Method, StatusCode, header};
+use actix_web::http::{Method, header};
 use actix_web::{HttpRequest, HttpResponse, guard, web};
 
 use crate::web::error::ApiError;
@@ -40,25 +42,7 @@ fn method_not_allowed(
             .map(Method::as_str)
             .collect::<Vec<_>>()
             .join(", ");
-        if req.method() == Method::OPTIONS {
-            return std::future::ready(
-                HttpResponse::Ok()
-                    .insert_header((header::ALLOW, allow))
-                    .finish(),
-            );
-        }
-        let mut resp = actix_web::ResponseError::error_response(&ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            format!(
-                "The method {} is not allowed for {}; allowed: {allow}.",
-                req.method(),
-                req.path()
-            ),
-        ));
-        if let Ok(v) = header::HeaderValue::from_str(&allow) {
-            resp.headers_mut().insert(header::ALLOW, v);
-        }
-        std::future::ready(resp)
+        std::future::ready(crate::web::request::method_not_allowed(&req, &allow))
     }
 }
 
@@ -131,14 +115,10 @@ pub fn configure(
     .route("/", web::get().to(misc::index))
     .service(
         utoipa_swagger_ui::SwaggerUi::new("/api/1/docs/{_:.*}")
-            .url("/api/1/docs/openapi.json", openapi::document()),
+            .config(utoipa_swagger_ui::Config::new(["/api/1/openapi.json"])),
     );
     if let Some((mount, dir)) = serve_composes {
-        cfg.service(
-            actix_files::Files::new(&mount, dir)
-                .show_files_listing()
-                .use_hidden_files(),
-        );
+        cfg.service(files::service(&mount, dir));
     }
     cfg.default_service(web::to(not_found));
 }

@@ -131,6 +131,7 @@ pub struct ComposeSettings {
     pub base_module_names: Vec<String>,
     pub raw_config_urls: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
     pub arch_queues: Vec<String>,
+    pub repo_dirs: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -282,6 +283,7 @@ impl Default for ComposeSettings {
             base_module_names: vec!["platform".into(), "bootstrap".into()],
             raw_config_urls: BTreeMap::new(),
             arch_queues: vec![],
+            repo_dirs: vec![],
         }
     }
 }

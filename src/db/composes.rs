@@ -42,6 +42,25 @@ pub fn get(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<Compose>> {
         .optional()
 }
 
+/// The compose, its row locked until the end of the transaction (PostgreSQL `FOR UPDATE`; a
+/// SQLite write transaction holds the whole database already).
+///
+/// The lock order of the house: a transaction that changes a compose and its jobs locks the
+/// compose row first, with this, and only then touches `jobs`. DELETE (cancel) and the
+/// worker's start and result paths follow it; they deadlocked when one went jobs → compose and
+/// the other compose → jobs.
+pub fn get_for_update(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<Compose>> {
+    match conn {
+        AnyConnection::Postgresql(pg) => composes::table
+            .find(id)
+            .select(Compose::as_select())
+            .for_update()
+            .get_result(pg)
+            .optional(),
+        AnyConnection::Sqlite(_) => get(conn, id),
+    }
+}
+
 /// A random message id (UUID v4 text).
 pub fn new_message_id() -> String {
     let b: [u8; 16] = rand::random();

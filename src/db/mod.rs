@@ -170,9 +170,12 @@ struct Customizer {
 impl CustomizeConnection<AnyConnection, diesel::r2d2::Error> for Customizer {
     fn on_acquire(&self, conn: &mut AnyConnection) -> Result<(), diesel::r2d2::Error> {
         if self.backend == Backend::Sqlite {
+            // WAL is set once by `connect` (it is a property of the file): the pool opens its
+            // first connections concurrently, and two switches to WAL on a fresh file failed
+            // with "database is locked" whatever the busy timeout.
             conn.batch_execute(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
+                 PRAGMA foreign_keys = ON;",
             )
             .map_err(diesel::r2d2::Error::QueryError)?;
         }
@@ -205,12 +208,24 @@ fn configure_sqlite_once() {
     });
 }
 
+/// Puts a SQLite database file in WAL mode, on one connection before the pool opens any.
+fn use_wal(conn_url: &str) -> Result<(), DbError> {
+    if conn_url == ":memory:" {
+        return Ok(());
+    }
+    let mut conn = diesel::SqliteConnection::establish(conn_url)
+        .map_err(|e| DbError::Pool(format!("cannot open {conn_url}: {e}")))?;
+    conn.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")?;
+    Ok(())
+}
+
 /// Opens the pool for `url`, `size` connections. An in-memory SQLite database is kept to one
 /// connection (each connection would see its own database otherwise).
 pub fn connect(url: &str, size: u32, timeout: Duration) -> Result<(DbPool, Backend), DbError> {
     let (backend, conn_url) = backend_url(url)?;
     if backend == Backend::Sqlite {
         configure_sqlite_once();
+        use_wal(&conn_url)?;
     }
     let size = if backend == Backend::Sqlite && conn_url == ":memory:" {
         1
@@ -311,4 +326,41 @@ where
 pub fn now() -> chrono::NaiveDateTime {
     use chrono::SubsecRound;
     chrono::Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pool opens its first connections at once; on a fresh file both set up WAL. Each
+    /// must wait for the other rather than fail with "database is locked".
+    #[test]
+    fn concurrent_first_connections_to_a_fresh_file_do_not_fail() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..40 {
+            let path = dir.path().join(format!("fresh-{i}.sqlite"));
+            let url = path.to_str().unwrap().to_string();
+            use_wal(&url).unwrap();
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+            let threads: Vec<_> = (0..4)
+                .map(|_| {
+                    let (url, barrier) = (url.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        let mut conn = AnyConnection::Sqlite(
+                            diesel::SqliteConnection::establish(&url).unwrap(),
+                        );
+                        barrier.wait();
+                        Customizer {
+                            backend: Backend::Sqlite,
+                        }
+                        .on_acquire(&mut conn)
+                        .map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            for t in threads {
+                t.join().unwrap().unwrap();
+            }
+        }
+    }
 }

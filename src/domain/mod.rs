@@ -10,8 +10,8 @@ mod values;
 pub use codes::{
     Flag, MultilibMethod, ResultKind, SourceType, State, flag_names, result_names, state_name,
 };
-pub use validate::{ComposeRequest, parse_compose_request};
+pub use validate::{ComposeRequest, allowed_repo_dir, parse_compose_request};
 pub use values::{
-    ALLOWED_PUNCTUATION, ValidationError, dedup_join, effective_seconds_to_live, is_falsy,
+    ALLOWED_PUNCTUATION, ValidationError, dedup_join, effective_seconds_to_live, is_falsy, limits,
     requested_seconds_to_live, show, string_list, ttl_bounds, validate_generic,
 };

@@ -220,7 +220,66 @@ fn check_sources_of_type(
     match source_type {
         SourceType::RawConfig => check_raw_config_source(joined, settings),
         SourceType::Module => check_module_sources(joined, settings),
+        SourceType::Repo => allowed_repo_dir(joined, &settings.repo_dirs).map(|_| ()),
         _ => Ok(()),
+    }
+}
+
+/// Step 8, repo (composed's addition): the path, symlinks resolved, is inside one of
+/// `composes.repo_dirs`; returns it resolved. A path that does not exist (yet) is resolved up
+/// to its nearest existing ancestor and accepted if that is inside (the engine, which checks
+/// again when it runs, fails the compose if it is still missing), as ODCS accepts any path.
+pub fn allowed_repo_dir(
+    source: &str,
+    repo_dirs: &[std::path::PathBuf],
+) -> Result<std::path::PathBuf, ValidationError> {
+    if repo_dirs.is_empty() {
+        return invalid(
+            "The source type \"repo\" is not enabled on this server: composes.repo_dirs is empty",
+        );
+    }
+    let path = std::path::Path::new(source);
+    if !path.is_absolute() {
+        return invalid(format!(
+            "source of a repo compose must be an absolute directory path, but got \"{source}\""
+        ));
+    }
+    if path
+        .components()
+        .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return invalid(format!(
+            "source of a repo compose may not contain \"..\", but got \"{source}\""
+        ));
+    }
+    let real = resolve_existing_prefix(path);
+    let allowed = repo_dirs
+        .iter()
+        .filter_map(|d| d.canonicalize().ok())
+        .any(|d| real.starts_with(&d));
+    if !allowed {
+        return invalid(format!(
+            "source: \"{source}\" is outside the directories allowed for repo composes (composes.repo_dirs)"
+        ));
+    }
+    Ok(real)
+}
+
+/// `path` with its longest existing prefix canonicalised and the rest appended as given.
+fn resolve_existing_prefix(path: &std::path::Path) -> std::path::PathBuf {
+    let mut rest = Vec::new();
+    let mut cur = path;
+    loop {
+        if let Ok(real) = cur.canonicalize() {
+            return rest.iter().rev().fold(real, |p, c| p.join(c));
+        }
+        match (cur.parent(), cur.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                cur = parent;
+            }
+            _ => return path.to_path_buf(),
+        }
     }
 }
 

@@ -37,6 +37,45 @@ const INT_KEYS: &[&str] = &[
     "base_module_br_stream_version_lte",
     "base_module_br_stream_version_gte",
 ];
+/// Length limits of a request (composed's addition; ODCS stores anything, and every GET of the
+/// compose returns it). Documented in the OpenAPI and in docs/odcs-compat.md.
+pub mod limits {
+    /// Characters of `label`.
+    pub const LABEL_CHARS: usize = 256;
+    /// Characters of `source.source` (a tag, or space-separated modules or repositories).
+    pub const SOURCE_CHARS: usize = 65_536;
+    /// Characters of any other string, list items included.
+    pub const STRING_CHARS: usize = 4_096;
+    /// Items of any list (`packages`, `builds`, `modules`, `sigkeys`, …).
+    pub const LIST_ITEMS: usize = 10_000;
+}
+
+fn check_length(key: &str, s: &str) -> Result<(), ValidationError> {
+    let max = match key {
+        "label" => limits::LABEL_CHARS,
+        "source" => limits::SOURCE_CHARS,
+        _ => limits::STRING_CHARS,
+    };
+    let n = s.chars().count();
+    if n > max {
+        return invalid(format!(
+            "{key} is too long: {n} characters, at most {max} are allowed"
+        ));
+    }
+    Ok(())
+}
+
+fn check_items(key: &str, items: &[Value]) -> Result<(), ValidationError> {
+    if items.len() > limits::LIST_ITEMS {
+        return invalid(format!(
+            "{key} has too many items: {}, at most {} are allowed",
+            items.len(),
+            limits::LIST_ITEMS
+        ));
+    }
+    Ok(())
+}
+
 pub const ALLOWED_PUNCTUATION: &str = " -/_.:#+?$~^,";
 pub(super) const CHARSET_MESSAGE: &str = "Only alphanumerical characters and ' -/_.:#+?$~^,' characters are allowed in ODCS input variables";
 
@@ -74,12 +113,17 @@ pub fn is_falsy(v: &Value) -> bool {
     }
 }
 
-fn allowed_char(c: char) -> bool {
-    c.is_alphanumeric() || ALLOWED_PUNCTUATION.contains(c)
+/// ODCS's rule (Python `str.isalnum`: Unicode letters and numbers) and its punctuation. Rust's
+/// `char::is_alphanumeric` would also take the combining marks of the Alphabetic property.
+fn allowed_string(s: &str) -> bool {
+    static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^[\p{L}\p{N} \-/_.:#+?$~^,]*$").expect("valid pattern")
+    });
+    RE.is_match(s)
 }
 
 fn check_string(key: &str, s: &str) -> Result<(), ValidationError> {
-    if s.chars().all(allowed_char) {
+    if allowed_string(s) {
         Ok(())
     } else {
         invalid(format!(
@@ -103,8 +147,24 @@ fn validate_object(obj: &Map<String, Value>, top_level: bool) -> Result<(), Vali
         if STRING_KEYS.contains(&k) && !value.is_string() {
             return invalid(format!("{k} should be a string, but got {}", show(value)));
         }
-        if INT_KEYS.contains(&k) && !(value.is_i64() || value.is_u64()) {
-            return invalid(format!("{k} should be an integer, but got {}", show(value)));
+        if INT_KEYS.contains(&k) {
+            if !(value.is_i64() || value.is_u64()) {
+                return invalid(format!("{k} should be an integer, but got {}", show(value)));
+            }
+            // composed's addition: ODCS silently drops what does not fit its integer column.
+            if !value.is_i64() {
+                return invalid(format!(
+                    "{k} is out of range: {} is larger than {}",
+                    show(value),
+                    i64::MAX
+                ));
+            }
+            if k == "koji_event" && value.as_i64().is_some_and(|n| n < 0) {
+                return invalid(format!(
+                    "koji_event must be a Koji event id (0 or more), but got {}",
+                    show(value)
+                ));
+            }
         }
         match value {
             Value::Object(inner) => {
@@ -116,7 +176,10 @@ fn validate_object(obj: &Map<String, Value>, top_level: bool) -> Result<(), Vali
                 validate_object(inner, false)?;
             }
             Value::Array(items) => validate_array(k, items)?,
-            Value::String(s) => check_string(k, s)?,
+            Value::String(s) => {
+                check_length(k, s)?;
+                check_string(k, s)?
+            }
             Value::Number(_) | Value::Bool(_) => {}
             Value::Null => {
                 return invalid(format!(
@@ -129,7 +192,11 @@ fn validate_object(obj: &Map<String, Value>, top_level: bool) -> Result<(), Vali
 }
 
 fn validate_array(key: &str, items: &[Value]) -> Result<(), ValidationError> {
+    check_items(key, items)?;
     for item in items {
+        if let Value::String(s) = item {
+            check_length(&format!("{key} item"), s)?;
+        }
         match item {
             Value::Object(_) => {
                 return invalid(format!(

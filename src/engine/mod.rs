@@ -100,7 +100,7 @@ impl Job {
 pub async fn generate(c: &Compose, ctx: &Context<'_>) -> Result<Outcome, EngineError> {
     let t = Instant::now();
     let arches = base::words(&c.arches);
-    let set = pkgset::resolve(c, ctx.koji, &ctx.settings.koji.topdir, &arches, &ctx.cancel).await?;
+    let set = pkgset::resolve(c, ctx.koji, ctx.settings, &arches, &ctx.cancel).await?;
     ctx.cancel.check()?;
     let job = Job {
         compose: c.clone(),

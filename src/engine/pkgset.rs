@@ -11,6 +11,7 @@ use rpmrepo_metadata::Package;
 
 use super::base::{Cancel, EngineError, fail, has_flag, on_every_core, split};
 use super::headers;
+use crate::config::Settings;
 use crate::db::models::Compose;
 use crate::domain::{Flag, SourceType};
 use crate::koji::{Build, KojiClient, Rpm, TagQuery, paths};
@@ -38,10 +39,11 @@ pub struct PackageSet {
 pub async fn resolve(
     c: &Compose,
     koji: Option<&KojiClient>,
-    topdir: &Path,
+    settings: &Settings,
     arches: &[String],
     cancel: &Cancel,
 ) -> Result<PackageSet, EngineError> {
+    let topdir = settings.koji.topdir.as_path();
     let (mut candidates, event) = match SourceType::from_code(c.source_type) {
         Some(SourceType::Tag) | Some(SourceType::Build) => {
             let koji = koji
@@ -54,7 +56,8 @@ pub async fn resolve(
         Some(SourceType::Repo) => {
             let c2 = c.clone();
             let cancel = cancel.clone();
-            let found = tokio::task::spawn_blocking(move || from_directory(&c2, &cancel))
+            let dirs = settings.composes.repo_dirs.clone();
+            let found = tokio::task::spawn_blocking(move || from_directory(&c2, &dirs, &cancel))
                 .await
                 .map_err(|e| EngineError(format!("directory walk panicked: {e}")))?;
             (found?, c.koji_event)
@@ -184,12 +187,15 @@ fn signed_candidates(
 /// a directory symlink, visits each directory once (by device and inode), takes a file symlink
 /// only when it resolves inside the root, and checks `cancel` as it goes: a symlink loop or a
 /// huge tree cannot hold a worker.
-fn from_directory(c: &Compose, cancel: &Cancel) -> Result<Vec<Candidate>, EngineError> {
+fn from_directory(
+    c: &Compose,
+    repo_dirs: &[PathBuf],
+    cancel: &Cancel,
+) -> Result<Vec<Candidate>, EngineError> {
     use std::os::unix::fs::MetadataExt;
-    let given = PathBuf::from(&c.source);
-    let Ok(root) = given.canonicalize() else {
-        return fail(format!("Repository directory {} does not exist.", c.source));
-    };
+    // Checked at POST too; again here for composes accepted before a configuration change.
+    let root =
+        crate::domain::allowed_repo_dir(&c.source, repo_dirs).map_err(|e| EngineError(e.0))?;
     if !root.is_dir() {
         return fail(format!("Repository directory {} does not exist.", c.source));
     }

@@ -115,3 +115,56 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, m)
     }
 }
+
+/// Middleware that puts every 4xx/5xx answer produced outside [`ApiError`] (actix's extractors,
+/// the router, the file server, payload limits) into the JSON envelope, keeping the status and
+/// the headers; the original plain-text body, if any, becomes the message.
+pub fn envelope_errors<B: actix_web::body::MessageBody + 'static>()
+-> actix_web::middleware::ErrorHandlers<B> {
+    actix_web::middleware::ErrorHandlers::new().default_handler(wrap_in_envelope)
+}
+
+fn wrap_in_envelope<B: actix_web::body::MessageBody + 'static>(
+    res: actix_web::dev::ServiceResponse<B>,
+) -> actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>> {
+    use actix_web::middleware::ErrorHandlerResponse;
+    let is_json = res
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json || res.request().method() == actix_web::http::Method::HEAD {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    Ok(ErrorHandlerResponse::Future(Box::pin(async move {
+        let (req, res) = res.into_parts();
+        let status = res.status();
+        let mut headers = res.headers().clone();
+        let text = actix_web::body::to_bytes_limited(res.into_body(), 4096)
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+            .unwrap_or_default();
+        let message = if text.is_empty() {
+            match status {
+                StatusCode::NOT_FOUND => {
+                    format!(
+                        "The requested URL {} was not found on the server.",
+                        req.path()
+                    )
+                }
+                s => s.canonical_reason().unwrap_or("Error").to_string(),
+            }
+        } else {
+            text
+        };
+        let mut envelope = ApiError::new(status, message).error_response();
+        headers.remove(actix_web::http::header::CONTENT_TYPE);
+        headers.remove(actix_web::http::header::CONTENT_LENGTH);
+        for (name, value) in headers.iter() {
+            envelope.headers_mut().append(name.clone(), value.clone());
+        }
+        Ok(actix_web::dev::ServiceResponse::new(req, envelope).map_into_right_body())
+    })))
+}

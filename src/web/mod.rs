@@ -4,5 +4,6 @@
 
 pub mod cache;
 pub mod error;
+pub mod input;
 pub mod request;
 pub mod state;

@@ -27,3 +27,25 @@ pub fn request_base_url(req: &HttpRequest) -> String {
     let script = h("x-script-name").unwrap_or_default();
     format!("{scheme}://{host}{}", script.trim_end_matches('/'))
 }
+
+/// The answer to a method a resource does not have: 200 with `Allow` for OPTIONS, otherwise
+/// 405 in the error envelope with `Allow` (`allow`: `"GET, HEAD, OPTIONS"`).
+pub fn method_not_allowed(req: &HttpRequest, allow: &str) -> HttpResponse {
+    if req.method() == actix_web::http::Method::OPTIONS {
+        return HttpResponse::Ok()
+            .insert_header((header::ALLOW, allow.to_string()))
+            .finish();
+    }
+    let mut resp = actix_web::ResponseError::error_response(&crate::web::error::ApiError::new(
+        actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "The method {} is not allowed for {}; allowed: {allow}.",
+            req.method(),
+            req.path()
+        ),
+    ));
+    if let Ok(v) = header::HeaderValue::from_str(allow) {
+        resp.headers_mut().insert(header::ALLOW, v);
+    }
+    resp
+}

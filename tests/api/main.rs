@@ -3,9 +3,12 @@
 
 mod support;
 
+mod files;
 mod get;
+mod hardening;
 mod misc;
 mod odcs_client;
 mod patch_delete;
 mod post;
 mod property;
+mod schemathesis;

@@ -400,9 +400,15 @@ both_backends!(post_validation_errors, |app| {
             &["\"arches\""],
         ),
         (
-            json!({"source": {"type": "tag", "source": "f26"}, "arches": ["x86_64\n"]}),
+            json!({"source": {"type": "tag", "source": "f26"}, "arches": ["x86_64!"]}),
             "Only alphanumerical characters and ' -/_.:#+?$~^,' characters are allowed in ODCS input variables",
             &["\"arches\""],
+        ),
+        (
+            // Control characters are refused while parsing, before any other check.
+            json!({"source": {"type": "tag", "source": "f26"}, "arches": ["x86_64\n"]}),
+            "\"arches[0]\" contains the control character U+000A",
+            &[],
         ),
         (
             json!({"source": {"type": "tag", "source": "f26"}, "lookaside_repos": ["http://x/?a=b"]}),

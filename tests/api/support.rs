@@ -89,6 +89,9 @@ pub async fn spawn_app_full(
     settings.composes.target_dir = dir.path().join("composes");
     settings.composes.target_dir_url = "http://localhost/odcs".into();
     settings.engine.poll_interval_ms = 50;
+    // Repo sources anywhere, for the tests that are not about their confinement (those set
+    // their own `repo_dirs`).
+    settings.composes.repo_dirs = vec!["/".into()];
     let mut pg_database = None;
     settings.database.url = match db {
         Db::Sqlite => format!("sqlite://{}", dir.path().join("composed.sqlite").display()),

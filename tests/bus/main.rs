@@ -1464,7 +1464,7 @@ async fn two_listening_processes_make_one_compose_per_window() {
         a.get("/api/1/triggers/?limit=0")
             .await
             .error(400)
-            .contains("limit must be between 1 and 1000, got 0")
+            .contains("Invalid value \"0\" for \"limit\": an integer from 1 to 1000 is required")
     );
 }
 

@@ -77,6 +77,8 @@ impl Cluster {
             .env("COMPOSED__SERVER__WORKERS", "2")
             .env("COMPOSED__SERVER__LOG_FORMAT", "json")
             .env("COMPOSED__ENGINE__POLL_INTERVAL_MS", "500")
+            // The tests' repositories are temporary directories anywhere.
+            .env("COMPOSED__COMPOSES__REPO_DIRS", r#"["/"]"#)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -115,6 +117,32 @@ impl Cluster {
         let mut c = self.procs.remove(name).expect("process");
         c.kill().unwrap();
         c.wait().unwrap();
+    }
+
+    /// SIGTERM, then waits up to `within` for the process to end: its exit status and how
+    /// long it took (`None` if it still ran; it is then killed).
+    pub fn terminate(
+        &mut self,
+        name: &str,
+        within: Duration,
+    ) -> Option<(std::process::ExitStatus, Duration)> {
+        let mut c = self.procs.remove(name).expect("process");
+        let started = std::time::Instant::now();
+        let ok = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -TERM {name}");
+        while started.elapsed() < within {
+            if let Some(status) = c.try_wait().unwrap() {
+                return Some((status, started.elapsed()));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = c.kill();
+        let _ = c.wait();
+        None
     }
 
     /// Whether the process still runs.

@@ -13,7 +13,7 @@ mod rpms;
 mod cluster;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use cluster::{Cluster, PrivatePg};
@@ -173,18 +173,17 @@ async fn one_api_three_workers_generate_200_composes_exactly_once() {
     eprintln!("composes done per worker: {per_worker:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sigkilled_workers_compose_is_finished_by_another_worker() {
-    let Some(admin) = support::postgres_admin_url() else {
-        return;
-    };
+/// A cluster on a fresh PostgreSQL database (3 s leases) with an API process and one worker
+/// `worker` that is generating a repo compose of `n` RPMs (its temporary tree exists, its
+/// `odcs-N` not yet): the database (kept alive), the cluster, the compose id, `target_dir`.
+async fn busy_worker(worker: &str, n: usize) -> Option<(PgDb, Cluster, i64, PathBuf)> {
+    let admin = support::postgres_admin_url()?;
     let db = PgDb::create(&admin);
-    let n = 3000;
     let repo = rpms::cached_many("big", n);
     let mut cluster = Cluster::new(db.url.clone(), &[("COMPOSED__ENGINE__LEASE_SECS", "3")]);
     cluster.migrate();
     cluster.start("api", &["api"]);
-    cluster.start("w1", &["worker"]);
+    cluster.start(worker, &["worker"]);
     cluster.wait_ready().await;
     let c = cluster
         .post(&json!({"source": {"type": "repo", "source": repo.to_string_lossy()}}))
@@ -192,20 +191,28 @@ async fn a_sigkilled_workers_compose_is_finished_by_another_worker() {
         .unwrap();
     let id = c["id"].as_i64().unwrap();
     let base = cluster.target_dir();
-    // Kill the worker while its temporary tree is being written.
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     while tmp_dirs(&base).is_empty() {
         assert!(
             std::time::Instant::now() < deadline,
             "no generation started: {}",
-            cluster.log("w1")
+            cluster.log(worker)
         );
         assert!(
             !base.join(format!("odcs-{id}")).exists(),
-            "the generation finished before it could be killed; make the repo bigger"
+            "the generation finished before it could be stopped; make the repo bigger"
         );
         std::thread::sleep(Duration::from_millis(2));
     }
+    Some((db, cluster, id, base))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigkilled_workers_compose_is_finished_by_another_worker() {
+    let n = 3000;
+    let Some((db, mut cluster, id, base)) = busy_worker("w1", n).await else {
+        return;
+    };
     cluster.kill("w1");
     let left = tmp_dirs(&base);
     assert_eq!(left.len(), 1, "a partial tree is left: {left:?}");
@@ -703,4 +710,93 @@ async fn schedule_dedup(db: Db) {
     }
     w.abort();
     assert_eq!(states, ["done", "done"]);
+}
+
+/// Issue 18, defect 3: DELETE (cancel) and the worker's start and result paths touch a
+/// compose's row and its job in one transaction each; with opposite lock orders PostgreSQL
+/// answered some DELETEs 500 `deadlock detected`. 500 composes, each deleted while the worker
+/// takes it, starts it or records it: no DELETE may answer 5xx, and every compose ends final.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_racing_the_worker_never_deadlocks_on_postgres() {
+    let repo = tempfile::tempdir().unwrap();
+    rpms::write_many(repo.path(), "pkg", 2);
+    let Some(app) = spawn_app_full(Db::Postgres, |s| s.engine.poll_interval_ms = 5, true).await
+    else {
+        return;
+    };
+    let source = repo.path().to_string_lossy().into_owned();
+    let statuses = std::sync::Mutex::new(std::collections::BTreeMap::<u16, usize>::new());
+    let ids = std::sync::Mutex::new(Vec::new());
+    let lanes = (0..8u64).map(|lane| {
+        let (app, source, statuses, ids) = (&app, &source, &statuses, &ids);
+        async move {
+            for n in (lane..500).step_by(8) {
+                let body =
+                    json!({"source": {"type": "repo", "source": source}, "flags": ["no_reuse"]});
+                let id = app.create(&body).await["id"].as_i64().unwrap();
+                // 0–9 ms: before the claim, during start, during generation or at the result.
+                tokio::time::sleep(Duration::from_millis(n * 7 % 10)).await;
+                let r = app.delete(id).await;
+                assert!(r.status < 500, "DELETE {id}: {} {}", r.status, r.text);
+                *statuses.lock().unwrap().entry(r.status).or_default() += 1;
+                ids.lock().unwrap().push(id);
+            }
+        }
+    });
+    futures_util::future::join_all(lanes).await;
+    let ids = ids.into_inner().unwrap();
+    assert_eq!(ids.len(), 500);
+    for id in &ids {
+        let c = wait_for(&app, *id, |c| {
+            matches!(c["state_name"].as_str(), Some("done" | "failed"))
+        })
+        .await;
+        assert!(c["state_name"].is_string());
+    }
+    eprintln!("DELETE answers: {:?}", statuses.into_inner().unwrap());
+}
+
+/// Issue 18, defect 1: SIGTERM ends a busy process within a bounded time (the HTTP grace plus
+/// the exit), even while its engine runs in blocking threads; the job in flight is taken over
+/// later by another worker, as after a crash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_a_busy_serve_process_and_its_job_is_taken_over() {
+    let Some((_db, mut cluster, id, base)) = busy_worker("busy", 3000).await else {
+        return;
+    };
+    let ended = cluster.terminate(
+        "busy",
+        composed::app::SHUTDOWN_GRACE + Duration::from_secs(5),
+    );
+    let (status, took) = ended.unwrap_or_else(|| {
+        panic!(
+            "the worker did not end after SIGTERM: {}",
+            cluster.log("busy")
+        )
+    });
+    assert!(status.success(), "{status}: {}", cluster.log("busy"));
+    assert_eq!(
+        cluster
+            .records(
+                "busy",
+                "stopping: no new requests or jobs; a job in flight is left to its lease"
+            )
+            .len(),
+        1,
+        "{}",
+        cluster.log("busy")
+    );
+    eprintln!("SIGTERM → exit in {took:?}");
+    cluster.start("w2", &["worker"]);
+    let states = cluster.wait_final(&[id], Duration::from_secs(120)).await;
+    assert_eq!(states[&id], "done", "{}", cluster.log("w2"));
+    assert!(tmp_dirs(&base).is_empty(), "leftovers cleaned");
+    // The API process stops the same way.
+    let (status, _) = cluster
+        .terminate(
+            "api",
+            composed::app::SHUTDOWN_GRACE + Duration::from_secs(5),
+        )
+        .expect("the API process ends after SIGTERM");
+    assert!(status.success());
 }
