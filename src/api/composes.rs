@@ -337,6 +337,7 @@ pub async fn create_compose(
     let bytes = read_body(&req, payload, state.settings.server.max_body_bytes).await?;
     let body = parse_json_body(&bytes)?;
     let request = domain::parse_compose_request(&body, &state.settings.composes)?;
+    servable(request.source_type, &state.settings)?;
     policy::check_compose(
         &identity,
         &state.settings.auth,
@@ -358,6 +359,23 @@ pub async fn create_compose(
     crate::queue::wake_local();
     tracing::info!(compose = compose.id, owner = %compose.owner, source_type = compose.source_type, source = %compose.source, "compose requested");
     Ok(HttpResponse::Ok().json(ComposeView::new(&compose, &state.settings.composes, false)))
+}
+
+/// A request this deployment cannot generate is refused at once, naming the missing setting,
+/// rather than accepted and failed by the worker later (`repo` sources are checked against
+/// `composes.repo_dirs` by the validation pipeline).
+fn servable(source_type: SourceType, settings: &crate::config::Settings) -> Result<(), ApiError> {
+    let needs_koji = matches!(
+        source_type,
+        SourceType::Tag | SourceType::Build | SourceType::Module
+    );
+    if needs_koji && settings.koji.hub_url.is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "Source type \"{}\" needs a Koji hub, and this server has none configured (koji.hub_url)",
+            source_type.name()
+        )));
+    }
+    Ok(())
 }
 
 /// Body of PATCH (all optional; an empty body renews with the defaults).

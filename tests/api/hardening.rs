@@ -224,3 +224,27 @@ both_backends!(every_error_has_the_envelope, |app| {
         "{j}"
     );
 });
+
+both_backends!(
+    sources_this_deployment_cannot_serve_are_refused_at_post,
+    |s| {
+        s.koji.hub_url = String::new();
+    },
+    |app| {
+        for kind in ["tag", "build", "module"] {
+            let body = json!({"source": {"type": kind, "source": "x:y", "builds": ["b-1-1"]}});
+            let m = app.post(&body).await.error(400);
+            assert!(
+                m.contains("koji.hub_url") && m.contains(kind),
+                "{kind}: {m}"
+            );
+        }
+        assert_eq!(app.count_composes().await, 0);
+        // Validation comes first: a bad request is named as such, not as a missing hub.
+        let m = app
+            .post(&json!({"source": {"type": "tag"}}))
+            .await
+            .error(400);
+        assert!(m.starts_with("No source provided"), "{m}");
+    }
+);

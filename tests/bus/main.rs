@@ -862,9 +862,10 @@ async fn amqp_backlog_is_delivered_in_order_after_the_broker_returns() {
     )
     .await
     .unwrap();
-    let body = json!({"source": {"type": "tag", "source": "f41"}});
+    // A repo compose of a directory that does not exist: the engine fails it at once.
+    let body = json!({"source": {"type": "repo", "source": "/nonexistent/composed-test"}});
     app.create(&body).await;
-    // Compose 1 fails (no Koji): wait, generating?, failed all confirmed through the proxy.
+    // Compose 1 fails (no such directory): wait, generating?, failed all confirmed through the proxy.
     let before = wait_for("the first messages confirmed", 30, || async {
         let c = app.get("/api/1/composes/1").await.json();
         if c["state_name"] != "failed" {
@@ -884,7 +885,7 @@ async fn amqp_backlog_is_delivered_in_order_after_the_broker_returns() {
         60,
         || async {
             let m = metrics(&app).await;
-            (metric(&m, "composes_total{source_type=\"tag\",state=\"failed\"}") == 6).then_some(())
+            (metric(&m, "composes_total{source_type=\"repo\",state=\"failed\"}") == 6).then_some(())
         },
     )
     .await;
@@ -1527,7 +1528,7 @@ async fn one_relay_publishes_when_several_processes_share_postgresql() {
     })
     .await;
     let mut child = Command::new(bin.join("python"))
-        // 4 composes × (wait, generating, failed): no Koji hub is configured.
+        // 4 composes × (wait, generating, failed): the repository directory does not exist.
         .args(["-c", SUB_ALL, "12"])
         .arg(format!("tcp://127.0.0.1:{pa}"))
         .arg(format!("tcp://127.0.0.1:{pb}"))
@@ -1541,7 +1542,7 @@ async fn one_relay_publishes_when_several_processes_share_postgresql() {
     tokio::time::sleep(Duration::from_millis(1000)).await; // subscriptions reach the PUB
     // Composes through both APIs; their state changes are in the one shared outbox.
     for app in [&a, &b, &a, &b] {
-        app.create(&json!({"source": {"type": "tag", "source": "f41"}}))
+        app.create(&json!({"source": {"type": "repo", "source": "/nonexistent/composed-test"}}))
             .await;
     }
     let out = tokio::task::spawn_blocking(move || {
@@ -1554,7 +1555,7 @@ async fn one_relay_publishes_when_several_processes_share_postgresql() {
     .unwrap();
     let ids: Vec<String> = serde_json::from_str(out.trim()).unwrap();
     let outbox = outbox_rows(&a).await;
-    // Every state change (wait, generating, failed: no Koji hub) published once, by one relay.
+    // Every state change (wait, generating, failed: no such directory) published once, by one relay.
     assert_eq!(outbox.len(), 12);
     let unique: HashSet<&String> = ids.iter().collect();
     assert_eq!(
