@@ -18,6 +18,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
 use crate::web::error::ApiError;
+use crate::web::request::escape_html;
 
 /// Bytes left as they are in a listing's links: RFC 3986 unreserved characters.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -173,21 +174,6 @@ fn opened_inside(file: &std::fs::File, base: &Path) -> bool {
     }
     let _ = (file, base);
     true
-}
-
-fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The URL path of the directory `segments` below the mount, with a trailing slash.

@@ -126,10 +126,7 @@ pub async fn api_docs_page() -> HttpResponse {
 
 pub async fn index(state: web::Data<AppState>) -> HttpResponse {
     let url = &state.settings.composes.target_dir_url;
-    let escaped = url
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('"', "&quot;");
+    let escaped = crate::web::request::escape_html(url);
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(format!(

@@ -35,7 +35,7 @@ fn derived() -> utoipa::openapi::OpenApi {
 
 /// The OpenAPI document: the derived one with the request bodies of `schema.rs` and the exact
 /// query parameters (enums, bounds, no control characters).
-pub fn document() -> Value {
+pub fn document() -> &'static Value {
     static DOC: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
         let mut doc = serde_json::to_value(derived()).expect("openapi serializes");
         let schemas = &mut doc["components"]["schemas"];
@@ -47,7 +47,7 @@ pub fn document() -> Value {
         patch_params(&mut doc["paths"]["/api/1/triggers/"]["get"], trigger_param);
         doc
     });
-    DOC.clone()
+    &DOC
 }
 
 fn patch_params(op: &mut Value, schema_of: fn(&str) -> Option<Value>) {
@@ -61,7 +61,7 @@ fn patch_params(op: &mut Value, schema_of: fn(&str) -> Option<Value>) {
     }
 }
 
-const NO_CONTROL: &str = r"^[^\x00-\x1f\x7f-\x9f]*$";
+use super::schema::NO_CONTROL;
 
 fn text_param(max: usize) -> Value {
     json!({"type": "string", "maxLength": max, "pattern": NO_CONTROL})
@@ -120,7 +120,7 @@ fn trigger_param(name: &str) -> Option<Value> {
 
 /// The committed rendering: pretty JSON with a final newline.
 pub fn render() -> String {
-    let mut s = serde_json::to_string_pretty(&document()).expect("openapi serializes");
+    let mut s = serde_json::to_string_pretty(document()).expect("openapi serializes");
     s.push('\n');
     s
 }

@@ -16,7 +16,7 @@ const ODCS_CHARS: &str = r"\w \-/.:#+?$~^,";
 /// The same without the space.
 const ODCS_WORD: &str = r"\w\-/.:#+?$~^,";
 /// No control character (what every string, key and `packages` item must satisfy).
-const NO_CONTROL: &str = r"^[^\x00-\x1f\x7f-\x9f]*$";
+pub(super) const NO_CONTROL: &str = r"^[^\x00-\x1f\x7f-\x9f]*$";
 
 fn odcs_string(max: usize) -> Value {
     json!({"type": "string", "maxLength": max, "pattern": format!("^[{ODCS_CHARS}]*$")})

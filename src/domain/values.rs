@@ -50,16 +50,25 @@ pub mod limits {
     pub const LIST_ITEMS: usize = 10_000;
 }
 
-fn check_length(key: &str, s: &str) -> Result<(), ValidationError> {
-    let max = match key {
+/// The longest string `key` may hold (list items: [`limits::STRING_CHARS`]).
+fn max_chars(key: &str) -> usize {
+    match key {
         "label" => limits::LABEL_CHARS,
         "source" => limits::SOURCE_CHARS,
         _ => limits::STRING_CHARS,
-    };
+    }
+}
+
+/// `s` has at most `max` characters; the message names `key` and `what` (`""`, ` item`).
+fn check_length(key: &str, what: &str, s: &str, max: usize) -> Result<(), ValidationError> {
+    // Bytes bound characters from above: most strings need no count.
+    if s.len() <= max {
+        return Ok(());
+    }
     let n = s.chars().count();
     if n > max {
         return invalid(format!(
-            "{key} is too long: {n} characters, at most {max} are allowed"
+            "{key}{what} is too long: {n} characters, at most {max} are allowed"
         ));
     }
     Ok(())
@@ -177,7 +186,7 @@ fn validate_object(obj: &Map<String, Value>, top_level: bool) -> Result<(), Vali
             }
             Value::Array(items) => validate_array(k, items)?,
             Value::String(s) => {
-                check_length(k, s)?;
+                check_length(k, "", s, max_chars(k))?;
                 check_string(k, s)?
             }
             Value::Number(_) | Value::Bool(_) => {}
@@ -195,7 +204,7 @@ fn validate_array(key: &str, items: &[Value]) -> Result<(), ValidationError> {
     check_items(key, items)?;
     for item in items {
         if let Value::String(s) = item {
-            check_length(&format!("{key} item"), s)?;
+            check_length(key, " item", s, limits::STRING_CHARS)?;
         }
         match item {
             Value::Object(_) => {

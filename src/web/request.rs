@@ -49,3 +49,19 @@ pub fn method_not_allowed(req: &HttpRequest, allow: &str) -> HttpResponse {
     }
     resp
 }
+
+/// `s` safe in HTML text and in a double- or single-quoted attribute value.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

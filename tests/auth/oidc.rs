@@ -101,6 +101,12 @@ async fn post_with(app: &TestApp, token: Option<&str>) -> (u16, Value) {
     (r.status().as_u16(), r.json().await.unwrap())
 }
 
+/// A token with `claims`, signed by the trusted key `rsa1`, is refused with 401 naming `needle`.
+async fn assert_rsa1_token_denied(app: &TestApp, claims: &Value, needle: &str) {
+    let token = sign(Algorithm::RS256, "rsa1", Some("rsa1"), claims);
+    assert_denied(post_with(app, Some(&token)).await, 401, needle);
+}
+
 fn assert_denied(got: (u16, Value), status: u16, needle: &str) {
     assert_eq!(got.0, status, "{}", got.1);
     assert_eq!(got.1["status"], status);
@@ -161,48 +167,16 @@ async fn tokens_accepted_and_rejected() {
 
     let mut c = claims("alice", &all_scopes());
     c["exp"] = json!(now() - 60);
-    assert_denied(
-        post_with(
-            &app,
-            Some(&sign(Algorithm::RS256, "rsa1", Some("rsa1"), &c)),
-        )
-        .await,
-        401,
-        "expired",
-    );
+    assert_rsa1_token_denied(&app, &c, "expired").await;
     let mut c = claims("alice", &all_scopes());
     c["nbf"] = json!(now() + 600);
-    assert_denied(
-        post_with(
-            &app,
-            Some(&sign(Algorithm::RS256, "rsa1", Some("rsa1"), &c)),
-        )
-        .await,
-        401,
-        "not valid yet",
-    );
+    assert_rsa1_token_denied(&app, &c, "not valid yet").await;
     let mut c = claims("alice", &all_scopes());
     c["iss"] = json!("https://evil.example.com/");
-    assert_denied(
-        post_with(
-            &app,
-            Some(&sign(Algorithm::RS256, "rsa1", Some("rsa1"), &c)),
-        )
-        .await,
-        401,
-        "issuer",
-    );
+    assert_rsa1_token_denied(&app, &c, "issuer").await;
     let mut c = claims("alice", &all_scopes());
     c["aud"] = json!("someone-else");
-    assert_denied(
-        post_with(
-            &app,
-            Some(&sign(Algorithm::RS256, "rsa1", Some("rsa1"), &c)),
-        )
-        .await,
-        401,
-        "audience",
-    );
+    assert_rsa1_token_denied(&app, &c, "audience").await;
     // A configured issuer or audience is required, and of the right type (issue 18, defect 2):
     // a token of the trusted key issued for another client has no `aud`.
     for (claim, value, needle) in [
@@ -219,15 +193,7 @@ async fn tokens_accepted_and_rejected() {
             }
             Some(v) => c[claim] = v,
         }
-        assert_denied(
-            post_with(
-                &app,
-                Some(&sign(Algorithm::RS256, "rsa1", Some("rsa1"), &c)),
-            )
-            .await,
-            401,
-            needle,
-        );
+        assert_rsa1_token_denied(&app, &c, needle).await;
     }
     let mut c = claims("alice", &all_scopes());
     c["aud"] = json!(["someone-else", "composed"]);
@@ -242,15 +208,7 @@ async fn tokens_accepted_and_rejected() {
     );
     let mut c = claims("alice", &all_scopes());
     c.as_object_mut().unwrap().remove("exp");
-    assert_denied(
-        post_with(
-            &app,
-            Some(&sign(Algorithm::RS256, "rsa1", Some("rsa1"), &c)),
-        )
-        .await,
-        401,
-        "\"exp\"",
-    );
+    assert_rsa1_token_denied(&app, &c, "\"exp\"").await;
     // Bad signature: signed by rsa2 but claiming rsa1's kid.
     assert_denied(
         post_with(
