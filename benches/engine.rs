@@ -1,10 +1,18 @@
-//! Engine benchmark (not a test): a 10,000-RPM Koji-layout tag (rpm crate) served by the test
-//! hub (in a process of its own, answered once before the clock starts); composed composes the
-//! whole tag (cold and warm header cache) and 100 requested packages with their closure (warm), POST → done through the real API and worker; createrepo_c runs
-//! on the same RPM set in the same run. Prints a markdown table for docs/benchmarks.md.
+//! Engine benchmark (not a test), every compose POST → done through the real API and worker,
+//! createrepo_c on the same RPM files in the same run. Prints a markdown table for
+//! docs/benchmarks.md.
 //!
-//! Run: `cargo bench --bench engine` (needs `createrepo_c`). Env: BENCH_RPMS (default 10000),
-//! BENCH_PRETOUCH_MB (a diagnostic: memory touched and freed before the first compose).
+//! 1. A 10,000-RPM Koji-layout tag (rpm crate) served by the test hub (in a process of its own,
+//!    answered once before the clock starts): the whole tag cold (empty header cache and empty
+//!    Koji answer cache), warm, and 100 requested packages with their closure (warm).
+//! 2. A `repo` compose of 2,000 rpmbuild-made RPMs (`tools/gen-rpms.sh`, kept under
+//!    `target/bench-data/` once built: rebuilds are byte-identical), cold and warm header cache.
+//! 3. A small tag (`bench-small`, five packages), warm: 20 composes, p50 and p90.
+//!
+//! Run: `cargo bench --bench engine` (needs `createrepo_c`, `rpmbuild`). Env: BENCH_RPMS
+//! (default 10000), BENCH_REPO_RPMS (default 2000), BENCH_PRETOUCH_MB (a diagnostic: memory
+//! touched and freed before the first compose), BENCH_WARM_LOOP=k (a diagnostic for profilers:
+//! after the warm composes, `k` more, then stop).
 
 #[path = "../tests/common/koji_hub.rs"]
 mod koji_hub;
@@ -17,9 +25,62 @@ use composed::app::{Application, Roles};
 use composed::config::Settings;
 use rpm::{Dependency, FileOptions, PackageBuilder};
 
-fn median(mut v: Vec<f64>) -> f64 {
+fn median(v: Vec<f64>) -> f64 {
+    quantile(v, 0.5)
+}
+
+fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
+    v[((v.len() - 1) as f64 * q).round() as usize]
+}
+
+/// createrepo_c --no-database over `dir`, three runs, the median (the first also warms the
+/// page cache).
+fn createrepo(dir: &Path, scratch: &Path) -> f64 {
+    let mut cr = Vec::new();
+    for i in 0..3 {
+        let out = scratch.join(format!("cr{i}"));
+        let _ = std::fs::remove_dir_all(&out);
+        std::fs::create_dir_all(&out).unwrap();
+        let t = Instant::now();
+        let st = Command::new("createrepo_c")
+            .args(["--no-database", "-q", "-o"])
+            .arg(&out)
+            .arg(dir)
+            .status()
+            .expect("createrepo_c");
+        assert!(st.success());
+        cr.push(t.elapsed().as_secs_f64());
+    }
+    median(cr)
+}
+
+/// `n` rpmbuild-made RPMs (`tools/gen-rpms.sh`, flat) under `target/bench-data/gen-<n>`,
+/// built once.
+fn rpmbuild_set(n: usize) -> std::path::PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let out = target.join(format!("bench-data/gen-{n}"));
+    if !out.join("manifest.txt").exists() {
+        let t = Instant::now();
+        let _ = std::fs::remove_dir_all(&out);
+        let st = Command::new("bash")
+            .arg(root.join("tools/gen-rpms.sh"))
+            .arg(&out)
+            .arg(n.to_string())
+            .env("BATCH", "10")
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("tools/gen-rpms.sh");
+        assert!(st.success(), "tools/gen-rpms.sh failed");
+        eprintln!(
+            "built {n} RPMs with rpmbuild in {:.1}s",
+            t.elapsed().as_secs_f64()
+        );
+    }
+    out.join("rpms")
 }
 
 /// The RPM files of the test hub's `bench` tag (`koji_hub::bench_tag`) under `topdir`.
@@ -78,6 +139,22 @@ async fn compose(client: &reqwest::Client, base: &str, body: serde_json::Value) 
             _ => tokio::time::sleep(Duration::from_millis(5)).await,
         }
     }
+}
+
+/// `k` composes of `body`, `before` called ahead of each; their durations.
+async fn runs(
+    client: &reqwest::Client,
+    base: &str,
+    body: &serde_json::Value,
+    k: usize,
+    before: &dyn Fn(),
+) -> Vec<f64> {
+    let mut out = Vec::with_capacity(k);
+    for _ in 0..k {
+        before();
+        out.push(compose(client, base, body.clone()).await);
+    }
+    out
 }
 
 /// The test hub in a process of its own, as a Koji hub is: this same binary, started with
@@ -174,31 +251,22 @@ fn main() {
         ))
         .with_writer(std::io::stderr)
         .init();
-    let n: usize = std::env::var("BENCH_RPMS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
+    let env = |k: &str, d: usize| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let n = env("BENCH_RPMS", 10_000);
+    let repo_n = env("BENCH_REPO_RPMS", 2_000);
     let dir = tempfile::tempdir().unwrap();
     let topdir = dir.path().join("koji");
     let t = Instant::now();
     make_set(&topdir, n);
     eprintln!("made {n} RPMs in {:.1}s", t.elapsed().as_secs_f64());
-    // createrepo_c over the same RPMs (3 runs, median), which also warms the page cache.
-    let mut cr = Vec::new();
-    for i in 0..3 {
-        let out = dir.path().join(format!("cr{i}"));
-        std::fs::create_dir_all(&out).unwrap();
-        let t = Instant::now();
-        let st = Command::new("createrepo_c")
-            .args(["--no-database", "-q", "-o"])
-            .arg(&out)
-            .arg(topdir.join("packages"))
-            .status()
-            .expect("createrepo_c");
-        assert!(st.success());
-        cr.push(t.elapsed().as_secs_f64());
-    }
-    let createrepo = median(cr);
+    let repo_dir = rpmbuild_set(repo_n);
+    let cr_tag = createrepo(&topdir.join("packages"), dir.path());
+    let cr_repo = createrepo(&repo_dir, dir.path());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -212,6 +280,7 @@ fn main() {
         s.server.workers = 1;
         s.database.url = format!("sqlite://{}", dir.path().join("db.sqlite").display());
         s.composes.target_dir = dir.path().join("composes");
+        s.composes.repo_dirs = vec![repo_dir.clone()];
         s.koji.hub_url = hub_url.clone();
         s.koji.topdir = topdir.clone();
         s.engine.poll_interval_ms = 5;
@@ -221,32 +290,63 @@ fn main() {
         let client = reqwest::Client::new();
         // `no_reuse`: every compose is generated (an identical done compose would be reused).
         let tag = serde_json::json!({"source": {"type": "tag", "source": "bench"}, "flags": ["no_reuse"]});
-        // Cold = an empty header cache: every header is read and every RPM checksummed again.
-        // Three such composes, median; the first one is also the process's first compose (its
-        // allocator and connections are cold too), shown apart.
+        // Cold = an empty header cache and an empty Koji answer cache: every header is read,
+        // every RPM checksummed and the tag asked of the hub again. Three such composes,
+        // median; the first one is also the process's first compose (its allocator and
+        // connections are cold too), shown apart.
         if let Some(mb) = std::env::var("BENCH_PRETOUCH_MB")
             .ok()
             .and_then(|v| v.parse().ok())
         {
             pretouch(mb);
         }
-        let mut colds = Vec::new();
-        for _ in 0..3 {
+        let cold = || {
             composed::engine::headers::clear();
-            colds.push(compose(&client, &base, tag.clone()).await);
-        }
+            composed::koji::answers::clear();
+        };
+        let colds = runs(&client, &base, &tag, 3, &cold).await;
         let first_cold = colds[0];
         let whole_cold = median(colds);
-        let whole_warm = median(vec![compose(&client, &base, tag.clone()).await, compose(&client, &base, tag.clone()).await, compose(&client, &base, tag.clone()).await]);
+        // Cold headers only: the tag's answer at this event is already in the Koji answer
+        // cache (an earlier compose of the same tag and event asked for it).
+        let headers_only = || composed::engine::headers::clear();
+        let cold_headers = median(runs(&client, &base, &tag, 3, &headers_only).await);
+        let whole_warm = median(runs(&client, &base, &tag, 3, &|| ()).await);
+        if let Some(k) = std::env::var("BENCH_WARM_LOOP").ok().and_then(|v| v.parse().ok()) {
+            // A diagnostic for profilers (`perf record -D <ms>`): `k` more warm composes, then
+            // stop.
+            eprintln!("BENCH_WARM_LOOP: {k} warm composes start");
+            runs(&client, &base, &tag, k, &|| ()).await;
+            eprintln!("BENCH_WARM_LOOP: done");
+            return;
+        }
         let packages: Vec<String> = (0..100).map(|i| format!("bench-{:05}", i * (n / 100) + 9)).collect();
         let some = serde_json::json!({"source": {"type": "tag", "source": "bench", "packages": packages}, "flags": ["no_reuse"]});
-        let some_warm = median(vec![compose(&client, &base, some.clone()).await, compose(&client, &base, some.clone()).await, compose(&client, &base, some.clone()).await]);
+        let some_warm = median(runs(&client, &base, &some, 3, &|| ()).await);
+
+        let repo = serde_json::json!({"source": {"type": "repo", "source": repo_dir.display().to_string()}, "flags": ["no_deps", "no_reuse"]});
+        let repo_cold = median(runs(&client, &base, &repo, 3, &cold).await);
+        let repo_warm = median(runs(&client, &base, &repo, 3, &|| ()).await);
+
+        let small = serde_json::json!({"source": {"type": "tag", "source": "bench-small"}, "flags": ["no_reuse"]});
+        compose(&client, &base, small.clone()).await;
+        let smalls = runs(&client, &base, &small, 20, &|| ()).await;
+        let (small_p50, small_p90) = (quantile(smalls.clone(), 0.5), quantile(smalls, 0.9));
+        let st = composed::koji::answers::stats();
+        eprintln!("Koji answer cache: {st:?}");
+
         println!("| what | seconds | ratio to createrepo_c |");
         println!("|---|---|---|");
-        println!("| createrepo_c --no-database, {n} RPMs (median of 3) | {createrepo:.2} | 1.00 |");
-        println!("| composed, whole tag, cold header cache (median of 3), POST → done | {whole_cold:.2} | {:.2} |", whole_cold / createrepo);
-        println!("| composed, whole tag, the process's first compose (cold header cache), POST → done | {first_cold:.2} | {:.2} |", first_cold / createrepo);
-        println!("| composed, whole tag, warm (median of 3), POST → done | {whole_warm:.2} | {:.2} |", whole_warm / createrepo);
-        println!("| composed, 100 packages + closure, warm (median of 3), POST → done | {some_warm:.2} | {:.2} |", some_warm / createrepo);
+        println!("| createrepo_c --no-database, {n} RPMs (median of 3) | {cr_tag:.3} | 1.00 |");
+        println!("| composed, whole tag, cold header and Koji answer caches (median of 3) | {whole_cold:.3} | {:.2} |", whole_cold / cr_tag);
+        println!("| composed, whole tag, the process's first compose (cold) | {first_cold:.3} | {:.2} |", first_cold / cr_tag);
+        println!("| composed, whole tag, cold header cache, Koji answer cached (median of 3) | {cold_headers:.3} | {:.2} |", cold_headers / cr_tag);
+        println!("| composed, whole tag, warm (median of 3) | {whole_warm:.3} | {:.2} |", whole_warm / cr_tag);
+        println!("| composed, 100 packages + closure, warm (median of 3) | {some_warm:.3} | {:.2} |", some_warm / cr_tag);
+        println!("| createrepo_c --no-database, {repo_n} rpmbuild RPMs (median of 3) | {cr_repo:.3} | 1.00 |");
+        println!("| composed, repo compose of them, cold header cache (median of 3) | {repo_cold:.3} | {:.2} |", repo_cold / cr_repo);
+        println!("| composed, repo compose of them, warm (median of 3) | {repo_warm:.3} | {:.2} |", repo_warm / cr_repo);
+        println!("| composed, 5-package tag, warm, p50 of 20 | {small_p50:.4} | |");
+        println!("| composed, 5-package tag, warm, p90 of 20 | {small_p90:.4} | |");
     });
 }

@@ -26,6 +26,7 @@ use crate::queue;
 /// Builds the Koji client from the settings, if a hub is configured.
 pub fn koji_client(settings: &Settings) -> Option<KojiClient> {
     (!settings.koji.hub_url.is_empty()).then(|| {
+        crate::koji::answers::set_capacity(settings.koji.answer_cache_rows);
         KojiClient::new(
             &settings.koji.hub_url,
             Duration::from_secs(settings.koji.timeout_secs.max(1)),

@@ -61,6 +61,7 @@ pub struct KojiSettings {
     pub profile: String,
     pub timeout_secs: u64,
     pub retries: u32,
+    pub answer_cache_rows: usize,
 }
 
 impl Default for KojiSettings {
@@ -72,6 +73,7 @@ impl Default for KojiSettings {
             profile: "koji".into(),
             timeout_secs: 120,
             retries: 3,
+            answer_cache_rows: 300_000,
         }
     }
 }

@@ -7,9 +7,11 @@ use std::sync::Arc;
 
 use rpmrepo_metadata::{Evr, Package, Requirement, RequirementType};
 
+use super::headers::Header;
+
 /// Index of what every package provides.
 pub struct ProvideIndex<'a> {
-    pkgs: &'a [Arc<Package>],
+    pkgs: &'a [Arc<Header>],
     by_name: HashMap<&'a str, Vec<(usize, &'a Requirement)>>,
     self_provides: HashMap<&'a str, Vec<usize>>,
     files: HashMap<String, Vec<usize>>,
@@ -76,7 +78,7 @@ fn provide_satisfies(p: &Requirement, r_op: Option<RequirementType>, r_evr: Opti
 }
 
 impl<'a> ProvideIndex<'a> {
-    pub fn new(pkgs: &'a [Arc<Package>]) -> Self {
+    pub fn new(pkgs: &'a [Arc<Header>]) -> Self {
         let mut by_name: HashMap<&str, Vec<(usize, &Requirement)>> = HashMap::new();
         let mut self_provides: HashMap<&str, Vec<usize>> = HashMap::new();
         let mut files: HashMap<String, Vec<usize>> = HashMap::new();
@@ -260,7 +262,7 @@ fn parse_expr(t: &[String], pos: &mut usize) -> Option<Dep> {
 /// The closure of `roots` over `pkgs` (restricted to `candidates`). Returns the selected
 /// indices and every dependency that nothing provides, as `"<dep> needed by <nevra>"`.
 pub fn closure(
-    pkgs: &[Arc<Package>],
+    pkgs: &[Arc<Header>],
     index: &ProvideIndex,
     roots: &[usize],
     preferred_arch: &str,

@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use rpmrepo_metadata::Package;
 
+use super::headers::Header;
+
 use super::base::{EngineError, fail, has_flag, split};
 use super::depsolve;
 use super::pkgset::Candidate;
@@ -36,7 +38,7 @@ pub fn category(p: &Package) -> Category {
 
 /// One RPM that goes into the compose.
 pub struct Selected {
-    pub pkg: Arc<Package>,
+    pub pkg: Arc<Header>,
     pub cand: Candidate,
     pub cat: Category,
     /// The arches whose tree this package of another arch joins (multilib).
@@ -76,7 +78,7 @@ fn multilib_qualifies(p: &Package, method: i32) -> bool {
 }
 
 /// The binary packages of `arch` (and noarch) among `pkgs`: their indexes and headers.
-fn binaries_of(pkgs: &[Arc<Package>], arch: &str) -> (Vec<usize>, Vec<Arc<Package>>) {
+fn binaries_of(pkgs: &[Arc<Header>], arch: &str) -> (Vec<usize>, Vec<Arc<Header>>) {
     let idx: Vec<usize> = (0..pkgs.len())
         .filter(|&i| {
             category(&pkgs[i]) == Category::Binary
@@ -98,7 +100,7 @@ struct Gathering {
 
 impl Gathering {
     /// `roots` and (unless `nodeps`) their closure within `sub` for `arch`.
-    fn closure(&mut self, sub: &[Arc<Package>], roots: &[usize], arch: &str) -> BTreeSet<usize> {
+    fn closure(&mut self, sub: &[Arc<Header>], roots: &[usize], arch: &str) -> BTreeSet<usize> {
         if self.no_deps {
             return roots.iter().copied().collect();
         }
@@ -109,7 +111,7 @@ impl Gathering {
     }
 
     /// The requested packages of `arch` (best version, own arch before noarch), or all.
-    fn roots(&mut self, sub: &[Arc<Package>], requested: &[String], arch: &str) -> Vec<usize> {
+    fn roots(&mut self, sub: &[Arc<Header>], requested: &[String], arch: &str) -> Vec<usize> {
         if requested.is_empty() {
             return (0..sub.len()).collect();
         }
@@ -135,7 +137,7 @@ impl Gathering {
     /// with their closure in that arch, join `arch`'s tree.
     fn multilib(
         &mut self,
-        pkgs: &[Arc<Package>],
+        pkgs: &[Arc<Header>],
         names: &BTreeSet<&str>,
         m: &str,
         arch: &str,
@@ -172,7 +174,7 @@ impl Gathering {
 /// The RPMs of `pkgs` (headers of `cands`, same order) that go into compose `c`.
 pub fn gather(
     c: &Compose,
-    pkgs: &[Arc<Package>],
+    pkgs: &[Arc<Header>],
     cands: &[Candidate],
     arches: &[String],
 ) -> Result<Vec<Selected>, EngineError> {
@@ -246,7 +248,7 @@ pub fn gather(
 /// Debuginfo (unless `nodeps`) and sources of the gathered builds.
 fn add_debug_and_sources(
     g: &mut Gathering,
-    pkgs: &[Arc<Package>],
+    pkgs: &[Arc<Header>],
     cands: &[Candidate],
     arches: &[String],
 ) {

@@ -1,13 +1,51 @@
 //! RPM header reading with a process-wide cache keyed by (path, size, mtime): a warm compose
 //! reads no header twice. Entries are the repodata `Package` built from the header, with the
-//! whole-file sha256 (createrepo_c's `pkgid`).
+//! whole-file sha256 (createrepo_c's `pkgid`), and its repodata XML once a repository has
+//! needed it (rendered once per process, copied into every repository after).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::UNIX_EPOCH;
 
-use rpmrepo_metadata::{Package, PackageOptions, PackageSource};
+use rpmrepo_metadata::{Package, PackageOptions, PackageSource, PackageXml};
+
+/// One RPM's header as repodata sees it, and its `<package>` elements once rendered.
+#[derive(Debug)]
+pub struct Header {
+    pkg: Package,
+    xml: OnceLock<Result<PackageXml, String>>,
+}
+
+impl Header {
+    pub fn new(pkg: Package) -> Self {
+        Self {
+            pkg,
+            xml: OnceLock::new(),
+        }
+    }
+
+    pub fn package(&self) -> &Package {
+        &self.pkg
+    }
+
+    /// The package's primary, filelists and other elements, rendered on first use.
+    pub fn xml(&self) -> Result<&PackageXml, String> {
+        self.xml
+            .get_or_init(|| {
+                PackageXml::render(&self.pkg).map_err(|e| format!("{}: {e}", self.pkg.nvra()))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+impl std::ops::Deref for Header {
+    type Target = Package;
+    fn deref(&self) -> &Package {
+        &self.pkg
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Key {
@@ -16,9 +54,32 @@ struct Key {
     mtime: u64,
 }
 
-fn cache() -> &'static Mutex<HashMap<Key, Arc<Package>>> {
-    static CACHE: OnceLock<Mutex<HashMap<Key, Arc<Package>>>> = OnceLock::new();
-    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+/// A file's size and mtime (seconds), what the cache checks a path against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStat {
+    pub size: u64,
+    pub mtime: u64,
+}
+
+impl FileStat {
+    pub fn of(meta: &std::fs::Metadata) -> Self {
+        Self {
+            size: meta.len(),
+            mtime: meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+        }
+    }
+}
+
+type Cache = HashMap<Key, Arc<Header>, ahash::RandomState>;
+
+fn cache() -> &'static Mutex<Cache> {
+    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(Cache::default()))
 }
 
 /// Number of cached headers (for tests and metrics).
@@ -28,17 +89,22 @@ pub fn cached() -> usize {
 
 /// Reads (or recalls) the header of the RPM at `path`. The package's `location_href` is its
 /// place in a compose tree (`Packages/<letter>/<nvra>.rpm`), the same in every repository.
-pub fn read(path: &Path) -> Result<Arc<Package>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mtime = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+pub fn read(path: &Path) -> Result<Arc<Header>, String> {
+    read_with(path, None)
+}
+
+/// [`read`], with the file's size and mtime when the caller has just looked at them.
+pub fn read_with(path: &Path, stat: Option<FileStat>) -> Result<Arc<Header>, String> {
+    let st = match stat {
+        Some(s) => s,
+        None => {
+            FileStat::of(&std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?)
+        }
+    };
+    let (size, mtime) = (st.size, st.mtime);
     let key = Key {
         path: path.to_path_buf(),
-        size: meta.len(),
+        size,
         mtime,
     };
     if let Some(p) = cache().lock().expect("header cache").get(&key) {
@@ -52,7 +118,7 @@ pub fn read(path: &Path) -> Result<Arc<Package>, String> {
         .map_err(|e| format!("{}: not a readable RPM: {e}", path.display()))?;
     let source = PackageSource {
         checksum: Some(checksum),
-        size_package: Some(meta.len()),
+        size_package: Some(bytes.len() as u64),
         time_file: mtime,
         location_href: String::new(),
         location_base: None,
@@ -60,7 +126,7 @@ pub fn read(path: &Path) -> Result<Arc<Package>, String> {
     let mut pkg = Package::from_package_metadata(&header, source, PackageOptions::default())
         .map_err(|e| format!("{}: {e}", path.display()))?;
     pkg.set_location_href(package_href(&pkg));
-    let pkg = Arc::new(pkg);
+    let pkg = Arc::new(Header::new(pkg));
     cache()
         .lock()
         .expect("header cache")

@@ -37,16 +37,27 @@ pub fn write(
     let name = crate::layout::compose_name(c.id);
     let compose_obj = compose_object(c, facts.compose_id);
     let composeinfo = composeinfo(c, &name, facts.arches, &compose_obj);
-    let rpms_json = rpms_by_arch(facts.selected, facts.plan);
-    let rpms_payload = if rpms_json.is_empty() {
-        json!({})
-    } else {
-        json!({ VARIANT: rpms_json })
+    let by_arch = rpms_by_arch(facts.selected, facts.plan);
+    let mut rpms = BTreeMap::new();
+    if !by_arch.is_empty() {
+        rpms.insert(VARIANT, by_arch);
+    }
+    // Typed, in key order already (maps are sorted, struct fields alphabetical): rpms.json
+    // holds every RPM, and a generic `Value` tree of it costs more than the rest of the phase.
+    let rpms = RpmsDoc {
+        header: sort_keys(&json!({"type": "productmd.rpms", "version": "1.2"})),
+        payload: RpmsPayload {
+            compose: sort_keys(&compose_obj),
+            rpms,
+        },
     };
-    let rpms = json!({"header": {"type": "productmd.rpms", "version": "1.2"}, "payload": {"compose": compose_obj, "rpms": rpms_payload}});
     let meta = root.join("compose/metadata");
     std::fs::create_dir_all(&meta).map_err(io)?;
-    std::fs::write(meta.join("composeinfo.json"), pretty(&composeinfo)).map_err(io)?;
+    std::fs::write(
+        meta.join("composeinfo.json"),
+        pretty(&sort_keys(&composeinfo)),
+    )
+    .map_err(io)?;
     std::fs::write(meta.join("rpms.json"), pretty(&rpms)).map_err(io)?;
     std::fs::write(root.join("COMPOSE_ID"), facts.compose_id).map_err(io)?;
     std::fs::write(root.join("STATUS"), "FINISHED\n").map_err(io)?;
@@ -118,11 +129,31 @@ fn composeinfo(c: &Compose, name: &str, arches: &[String], compose_obj: &Value) 
     })
 }
 
-type RpmsByArch = BTreeMap<String, BTreeMap<String, BTreeMap<String, Value>>>;
+/// One RPM of rpms.json (fields in productmd's sorted order).
+#[derive(serde::Serialize)]
+struct RpmEntry<'a> {
+    category: &'static str,
+    path: String,
+    sigkey: &'a Option<String>,
+}
+
+type RpmsByArch<'a> = BTreeMap<&'a str, BTreeMap<String, BTreeMap<String, RpmEntry<'a>>>>;
+
+#[derive(serde::Serialize)]
+struct RpmsDoc<'a> {
+    header: Value,
+    payload: RpmsPayload<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct RpmsPayload<'a> {
+    compose: Value,
+    rpms: BTreeMap<&'static str, RpmsByArch<'a>>,
+}
 
 /// rpms.json's payload: arch → source RPM NEVRA → RPM NEVRA → category, path, sigkey. Each
 /// arch lists its os and debug RPMs and the sources of their builds.
-fn rpms_by_arch(selected: &[Selected], plan: &Plan<'_>) -> RpmsByArch {
+fn rpms_by_arch<'a>(selected: &'a [Selected], plan: &'a Plan<'a>) -> RpmsByArch<'a> {
     let srpm_by_build: HashMap<&str, String> = selected
         .iter()
         .filter(|o| o.cat == Category::Source)
@@ -144,14 +175,18 @@ fn rpms_by_arch(selected: &[Selected], plan: &Plan<'_>) -> RpmsByArch {
             })
     };
     let mut out = RpmsByArch::new();
-    let mut record = |arch: &str, s: &Selected, rel: &str, category: &str| {
-        out.entry(arch.to_string())
+    let mut record = |arch: &'a str, s: &'a Selected, rel: &str, category: &'static str| {
+        out.entry(arch)
             .or_default()
             .entry(srpm_of(s))
             .or_default()
             .insert(
                 nevra_full(&s.pkg),
-                json!({"category": category, "path": format!("{VARIANT}/{rel}/{}", s.pkg.location_href()), "sigkey": s.cand.sigkey}),
+                RpmEntry {
+                    category,
+                    path: format!("{VARIANT}/{rel}/{}", s.pkg.location_href()),
+                    sigkey: &s.cand.sigkey,
+                },
             );
     };
     for a in &plan.arches {
@@ -190,12 +225,12 @@ fn nevra_full(p: &Package) -> String {
     )
 }
 
-/// productmd's JSON: 4-space indent, sorted keys, no final newline.
-fn pretty(v: &Value) -> String {
-    let mut buf = Vec::new();
+/// productmd's JSON: 4-space indent, no final newline (keys sorted by the caller).
+fn pretty<T: serde::Serialize>(v: &T) -> String {
+    let mut buf = Vec::with_capacity(1 << 16);
     let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
     let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
-    serde::Serialize::serialize(&sort_keys(v), &mut ser).expect("json");
+    v.serialize(&mut ser).expect("json");
     String::from_utf8(buf).expect("utf8")
 }
 

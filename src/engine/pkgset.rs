@@ -3,14 +3,11 @@
 //! directory of RPMs — each as the copy signed with the first sigkey that exists; then their
 //! headers (through the header cache, on every core).
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rpmrepo_metadata::Package;
-
 use super::base::{Cancel, EngineError, fail, has_flag, on_every_core, split};
-use super::headers;
+use super::headers::{self, Header};
 use crate::config::Settings;
 use crate::db::models::Compose;
 use crate::domain::{Flag, SourceType};
@@ -26,6 +23,9 @@ pub struct Candidate {
     pub missing_signature: Option<String>,
     /// Groups a build's binaries with its debuginfo and source RPMs.
     pub build_key: String,
+    /// The file's size and mtime when the package set looked at it (the header cache's key,
+    /// so that a warm compose does not `stat` every file twice).
+    pub stat: Option<headers::FileStat>,
 }
 
 /// What the phase hands on: the candidates sorted by path, and the Koji event they were
@@ -93,7 +93,8 @@ async fn from_koji(
     query_arches.extend(["noarch".to_string(), "src".to_string()]);
     query_arches.extend(split(&Some(c.multilib_arches.clone())));
     let keys = sigkeys(c);
-    let mut rpm_builds: Vec<(Rpm, Arc<Build>)> = Vec::new();
+    let mut tagged = None;
+    let mut exact: Vec<(Build, Vec<Rpm>)> = Vec::new();
     let mut event = None;
     if c.source_type == SourceType::Tag.code() {
         let tag = c.source.clone();
@@ -112,47 +113,48 @@ async fn from_koji(
             arches: Some(query_arches.clone()),
             ..Default::default()
         };
-        let (rpms, builds) = koji.list_tagged_rpms(&tag, &q).await?;
-        let by_id: HashMap<i64, Arc<Build>> =
-            builds.into_iter().map(|b| (b.id, Arc::new(b))).collect();
-        for r in rpms {
-            if let Some(b) = by_id.get(&r.build_id) {
-                rpm_builds.push((r, b.clone()));
-            }
-        }
+        tagged = Some(koji.list_tagged_rpms(&tag, &q).await?);
     }
     for nvr in split(&c.builds) {
         let Some(b) = koji.get_build(nvr.as_str().into()).await? else {
             return fail(format!("Unknown Koji build {nvr}."));
         };
-        let b = Arc::new(b);
-        for r in koji.list_rpms(b.id, Some(query_arches.clone())).await? {
-            rpm_builds.push((r, b.clone()));
-        }
+        let rpms = koji.list_rpms(b.id, Some(query_arches.clone())).await?;
+        exact.push((b, rpms));
     }
     // The signed copies are looked up on every core (a `stat` per RPM and key), off the async
     // workers.
     let topdir = topdir.to_path_buf();
-    let out = tokio::task::spawn_blocking(move || signed_candidates(&rpm_builds, &topdir, &keys))
-        .await
-        .map_err(|e| EngineError(format!("signed copy lookup panicked: {e}")))?;
+    let out = tokio::task::spawn_blocking(move || {
+        let mut rpm_builds: Vec<(&Rpm, &Build)> = Vec::new();
+        if let Some(t) = &tagged {
+            rpm_builds.extend(t.pairs());
+        }
+        for (b, rpms) in &exact {
+            rpm_builds.extend(rpms.iter().map(|r| (r, b)));
+        }
+        signed_candidates(&rpm_builds, &topdir, &keys)
+    })
+    .await
+    .map_err(|e| EngineError(format!("signed copy lookup panicked: {e}")))?;
     Ok((out, event))
 }
 
 /// The file of each RPM: its copy signed with the first of `keys` that exists (`""` = the
 /// unsigned file), or the unsigned file with the reason it is missing.
 fn signed_candidates(
-    rpm_builds: &[(Rpm, Arc<Build>)],
+    rpm_builds: &[(&Rpm, &Build)],
     topdir: &Path,
     keys: &[String],
 ) -> Vec<Candidate> {
-    let one = |(r, b): &(Rpm, Arc<Build>)| {
+    let one = |&(r, b): &(&Rpm, &Build)| {
         let found = keys.iter().find_map(|k| {
             let p = topdir.join(paths::signed_rpm_path(b, r, k));
-            p.is_file().then(|| (p, k.clone()))
+            let st = std::fs::metadata(&p).ok().filter(|m| m.is_file())?;
+            Some((p, k.clone(), headers::FileStat::of(&st)))
         });
-        let (path, sigkey, missing) = match found {
-            Some((p, k)) => (p, (!k.is_empty()).then_some(k), None),
+        let (path, sigkey, missing, stat) = match found {
+            Some((p, k, st)) => (p, (!k.is_empty()).then_some(k), None, Some(st)),
             None => (
                 topdir.join(paths::rpm_path(b, r)),
                 None,
@@ -168,6 +170,7 @@ fn signed_candidates(
                         .collect::<Vec<_>>()
                         .join(", ")
                 )),
+                None,
             ),
         };
         Candidate {
@@ -175,6 +178,7 @@ fn signed_candidates(
             sigkey,
             missing_signature: missing,
             build_key: format!("koji:{}", b.id),
+            stat,
         }
     };
     on_every_core(rpm_builds, |part| part.iter().map(one).collect::<Vec<_>>())
@@ -227,11 +231,19 @@ fn from_directory(
                     || p.canonicalize()
                         .is_ok_and(|t| t.starts_with(&root) && t.is_file());
                 if inside && (kind.is_file() || kind.is_symlink()) {
+                    // A regular file's entry is stat'ed relative to its directory (cheap); a
+                    // symlink is left to the header reader, which follows it.
+                    let stat = kind
+                        .is_file()
+                        .then(|| e.metadata().ok())
+                        .flatten()
+                        .map(|m| headers::FileStat::of(&m));
                     out.push(Candidate {
                         path: p,
                         sigkey: None,
                         missing_signature: None,
                         build_key: String::new(),
+                        stat,
                     });
                 }
             }
@@ -245,21 +257,21 @@ fn from_directory(
 pub fn read_headers(
     candidates: &mut [Candidate],
     cancel: &Cancel,
-) -> Result<Vec<Arc<Package>>, EngineError> {
+) -> Result<Vec<Arc<Header>>, EngineError> {
     let parts = on_every_core(
         candidates,
-        |part| -> Result<Vec<Arc<Package>>, EngineError> {
+        |part| -> Result<Vec<Arc<Header>>, EngineError> {
             let mut out = Vec::with_capacity(part.len());
             for (i, cand) in part.iter().enumerate() {
                 if i % 256 == 0 {
                     cancel.check()?;
                 }
-                out.push(headers::read(&cand.path).map_err(EngineError)?);
+                out.push(headers::read_with(&cand.path, cand.stat).map_err(EngineError)?);
             }
             Ok(out)
         },
     );
-    let mut pkgs: Vec<Arc<Package>> = Vec::with_capacity(candidates.len());
+    let mut pkgs: Vec<Arc<Header>> = Vec::with_capacity(candidates.len());
     for part in parts {
         pkgs.extend(part.map_err(|_| EngineError("header reader panicked".into()))??);
     }

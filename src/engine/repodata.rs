@@ -1,14 +1,15 @@
-//! Phase 4, repodata: each repository of the plan gets its packages linked (on one thread) while
-//! its `repodata/` is written (primary, filelists and other compressed each on its own thread by
-//! the vendored `rpmrepo_metadata`, which records their open checksums while writing).
+//! Phase 4, repodata: the `repodata/` of each repository of the plan (primary, filelists and
+//! other compressed each on its own thread by the vendored `rpmrepo_metadata`, which records
+//! their open checksums while writing), from each package's XML rendered once per process. The
+//! packages are linked by the tree phase meanwhile ([`link_all`]).
 
 use std::path::Path;
 
 use rpmrepo_metadata::{
-    ChecksumType, CompressionType, Package, RepositoryOptions, RepositoryWriter,
+    ChecksumType, CompressionType, PackageXml, RepositoryOptions, RepositoryWriter,
 };
 
-use super::base::{Cancel, EngineError};
+use super::base::{Cancel, EngineError, on_every_core};
 use super::gather::Selected;
 use super::tree::{self, Plan};
 use crate::config::EngineSettings;
@@ -34,6 +35,20 @@ pub fn write_all(
     Ok(n)
 }
 
+/// The XML of each package, in order.
+fn rendered<'a>(pkgs: &[&'a Selected]) -> Result<Vec<&'a PackageXml>, EngineError> {
+    let parts = on_every_core(pkgs, |part| {
+        part.iter()
+            .map(|s| s.pkg.xml().map_err(EngineError))
+            .collect::<Result<Vec<_>, _>>()
+    });
+    let mut out = Vec::with_capacity(pkgs.len());
+    for p in parts {
+        out.extend(p.map_err(|_| EngineError("metadata renderer panicked".into()))??);
+    }
+    Ok(out)
+}
+
 fn write_repo(
     dir: &Path,
     pkgs: &[&Selected],
@@ -48,29 +63,24 @@ fn write_repo(
     let mut w = RepositoryWriter::new_with_options(dir, pkgs.len(), opts).map_err(|e| err(&e))?;
     let mut sorted: Vec<&Selected> = pkgs.to_vec();
     sorted.sort_by_key(|s| s.pkg.nvra());
-    // Links in one thread while the metadata is written in this one.
-    let linked = std::thread::scope(|scope| {
-        let linker = scope.spawn(|| tree::link_packages(dir, &sorted, cancel));
-        // Metadata in batches (primary, filelists and other on their own threads), checking
-        // for cancellation between batches.
-        let pkgs: Vec<&Package> = sorted.iter().map(|s| &*s.pkg).collect();
-        let mut written = Ok(());
-        for batch in pkgs.chunks(1024) {
-            if let Err(e) = cancel.check() {
-                written = Err(e);
-                break;
-            }
-            if let Err(e) = w.add_packages(batch) {
-                written = Err(err(&e));
-                break;
-            }
-        }
-        let links = linker
-            .join()
-            .unwrap_or_else(|_| Err(EngineError("linking thread panicked".into())));
-        written.and(links)
-    });
-    linked?;
+    // Each package's XML, rendered once per process (on every core the first time), then
+    // copied in batches, checking for cancellation between batches.
+    let xml = rendered(&sorted)?;
+    for batch in xml.chunks(1024) {
+        cancel.check()?;
+        w.add_rendered(batch).map_err(|e| err(&e))?;
+    }
     w.finish().map_err(|e| err(&e))?;
     Ok(())
+}
+
+/// Links the packages of every repository of `plan` below `variant` (the tree phase's files),
+/// meant to run on a thread of its own while the repodata and metadata are written.
+pub fn link_all(variant: &Path, plan: &Plan<'_>, cancel: &Cancel) -> Result<usize, EngineError> {
+    let mut n = 0;
+    for repo in plan.repos() {
+        tree::link_packages(&variant.join(&repo.rel), &repo.pkgs, cancel)?;
+        n += repo.pkgs.len();
+    }
+    Ok(n)
 }

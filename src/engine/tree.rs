@@ -3,7 +3,6 @@
 //! (`.odcs-<N>.tmp-<host>-<pid>`, removed on failure) and its rename into `odcs-<N>`, and the
 //! hardlinks from the Koji mount (a copy across file systems).
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use super::base::{Cancel, EngineError, fail};
@@ -142,37 +141,53 @@ impl Drop for Staging {
     }
 }
 
-fn link_or_copy(from: &Path, to: &Path) -> Result<(), EngineError> {
-    match std::fs::hard_link(from, to) {
+/// Links `from` as `name` in the directory `dir` (open as `dir_fd`): `linkat` relative to the
+/// directory, so each link walks only the source's path; a copy across file systems.
+fn link_or_copy(
+    from: &Path,
+    dir_fd: &rustix::fd::OwnedFd,
+    dir: &Path,
+    name: &std::ffi::OsStr,
+) -> Result<(), EngineError> {
+    use rustix::fs::{AtFlags, CWD, linkat};
+    match linkat(CWD, from, dir_fd, name, AtFlags::empty()) {
         Ok(()) => Ok(()),
-        Err(e) if e.raw_os_error() == Some(18) => std::fs::copy(from, to)
+        // A fresh directory: a name already there is the same NVRA linked once before.
+        Err(rustix::io::Errno::EXIST) => Ok(()),
+        Err(rustix::io::Errno::XDEV) => std::fs::copy(from, dir.join(name))
             .map(|_| ())
             .map_err(|e| EngineError(format!("cannot copy {}: {e}", from.display()))),
         Err(e) => Err(EngineError(format!(
             "cannot link {} to {}: {e}",
             from.display(),
-            to.display()
+            dir.join(name).display()
         ))),
     }
 }
 
 /// Links each of `pkgs` to its `location_href` below `dir`, checking `cancel` every 256 files.
 pub fn link_packages(dir: &Path, pkgs: &[&Selected], cancel: &Cancel) -> Result<(), EngineError> {
-    let mut made: HashSet<PathBuf> = HashSet::new();
+    use rustix::fs::{Mode, OFlags, open};
+    let mut dirs: std::collections::HashMap<PathBuf, rustix::fd::OwnedFd> = Default::default();
     for (i, s) in pkgs.iter().enumerate() {
         if i % 256 == 0 {
             cancel.check()?;
         }
         let dest = dir.join(s.pkg.location_href());
         let parent = dest.parent().expect("parent").to_path_buf();
-        if !made.contains(&parent) {
+        let name = dest.file_name().expect("file name");
+        if !dirs.contains_key(&parent) {
             std::fs::create_dir_all(&parent)
-                .map_err(|e| EngineError(format!("{}: {e}", dir.display())))?;
-            made.insert(parent);
+                .map_err(|e| EngineError(format!("{}: {e}", parent.display())))?;
+            let fd = open(
+                &parent,
+                OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|e| EngineError(format!("{}: {e}", parent.display())))?;
+            dirs.insert(parent.clone(), fd);
         }
-        if !dest.exists() {
-            link_or_copy(&s.cand.path, &dest)?;
-        }
+        link_or_copy(&s.cand.path, &dirs[&parent], &parent, name)?;
     }
     Ok(())
 }

@@ -7,13 +7,16 @@
 //! (both re-exported here), the codec in [`xmlrpc`], path helpers for the topdir/topurl layout
 //! in [`paths`]. The submodules do not import this file.
 
+pub mod answers;
 mod fault;
 pub mod paths;
 mod types;
 pub mod xmlrpc;
 
+use std::sync::Arc;
 use std::time::Duration;
 
+pub use answers::TaggedRpms;
 pub use fault::KojiError;
 pub use types::{
     Build, Event, InheritanceLink, Kwargs, Rpm, Tag, TagQuery, list_tagged_rpms_member,
@@ -276,7 +279,9 @@ impl KojiClient {
     /// `getLastEvent()` → (id, ts).
     pub async fn get_last_event(&self) -> Result<Event, KojiError> {
         let v = self.call("getLastEvent", vec![], vec![]).await?;
-        Event::from_value(&v).ok_or_else(|| self.unexpected("getLastEvent", "no id/ts"))
+        let e = Event::from_value(&v).ok_or_else(|| self.unexpected("getLastEvent", "no id/ts"))?;
+        answers::saw_last_event(&self.hub, e.id);
+        Ok(e)
     }
 
     pub async fn get_event(&self, id: i64) -> Result<Event, KojiError> {
@@ -285,7 +290,41 @@ impl KojiClient {
     }
 
     /// `getTag(name, event=…)`; `None` when the tag does not exist (at that event).
+    /// At an event that has happened, the answer comes from (and goes to) the process's
+    /// [`answers`] cache.
     pub async fn get_tag(&self, tag: &str, event: Option<i64>) -> Result<Option<Tag>, KojiError> {
+        let key = match event {
+            Some(e) if self.event_is_past(e).await => Some(answers::Key {
+                hub: self.hub.clone(),
+                method: "getTag",
+                tag: tag.to_string(),
+                event: e,
+                args: String::new(),
+            }),
+            _ => None,
+        };
+        if let Some(t) = key.as_ref().and_then(answers::get_tag) {
+            return Ok(t);
+        }
+        let t = self.get_tag_uncached(tag, event).await?;
+        if let Some(k) = key {
+            answers::put_tag(k, t.clone());
+        }
+        Ok(t)
+    }
+
+    /// Whether `event` has happened on the hub (asking for its last event when this process
+    /// has not yet seen one as recent). A failed check says no: the answer is then not kept.
+    async fn event_is_past(&self, event: i64) -> bool {
+        answers::is_past(&self.hub, event)
+            || (self.get_last_event().await.is_ok() && answers::is_past(&self.hub, event))
+    }
+
+    async fn get_tag_uncached(
+        &self,
+        tag: &str,
+        event: Option<i64>,
+    ) -> Result<Option<Tag>, KojiError> {
         let kwargs = event
             .map(|e| vec![("event", Value::Int(e))])
             .unwrap_or_default();
@@ -330,8 +369,36 @@ impl KojiClient {
         Ok(items.iter().filter_map(Build::from_value).collect())
     }
 
-    /// `listTaggedRPMS(tag, event, inherit, latest, arch, rpmsigs)` → (rpms, builds).
+    /// `listTaggedRPMS(tag, event, inherit, latest, arch, rpmsigs)` → (rpms, builds). At an
+    /// event that has happened, the answer is immutable and comes from (and goes to) the
+    /// process's [`answers`] cache, shared by every compose.
     pub async fn list_tagged_rpms(
+        &self,
+        tag: &str,
+        q: &TagQuery,
+    ) -> Result<Arc<TaggedRpms>, KojiError> {
+        let key = match q.event {
+            Some(e) if self.event_is_past(e).await => Some(answers::Key {
+                hub: self.hub.clone(),
+                method: "listTaggedRPMS",
+                tag: tag.to_string(),
+                event: e,
+                args: q.canonical(),
+            }),
+            _ => None,
+        };
+        if let Some(t) = key.as_ref().and_then(answers::get_tagged) {
+            return Ok(t);
+        }
+        let (rpms, builds) = self.list_tagged_rpms_uncached(tag, q).await?;
+        let t = Arc::new(TaggedRpms::new(rpms, builds));
+        if let Some(k) = key {
+            answers::put_tagged(k, t.clone());
+        }
+        Ok(t)
+    }
+
+    async fn list_tagged_rpms_uncached(
         &self,
         tag: &str,
         q: &TagQuery,

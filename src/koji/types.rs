@@ -18,6 +18,19 @@ pub struct TagQuery {
 }
 
 impl TagQuery {
+    /// The query's arguments other than the event, one canonical string (a cache key).
+    pub(super) fn canonical(&self) -> String {
+        let mut arches = self.arches.clone();
+        if let Some(a) = arches.as_mut() {
+            a.sort();
+            a.dedup();
+        }
+        format!(
+            "inherit={} latest={} package={:?} arches={:?} rpmsigs={}",
+            self.inherit, self.latest, self.package, arches, self.rpmsigs
+        )
+    }
+
     pub(super) fn kwargs(&self, rpms: bool) -> Vec<(&'static str, Value)> {
         let mut k = vec![];
         if let Some(e) = self.event {

@@ -1016,16 +1016,22 @@ pub fn bench_rpm(i: usize) -> (String, &'static str) {
 }
 
 /// The benchmarks' tag `bench`: `n` builds `bench-NNNNN-1.0-1` of one RPM each
-/// ([`bench_rpm`]), tagged; the same records every time for the same `n`.
+/// ([`bench_rpm`]), tagged; and the tag `bench-small` with the first five of them. The same
+/// records every time for the same `n`.
 pub fn bench_tag(n: usize) -> HubData {
     let mut d = HubData::default();
     d.create_tag("bench", "x86_64");
+    d.create_tag("bench-small", "x86_64");
     for i in 0..n {
         let (name, arch) = bench_rpm(i);
         let nvr = format!("{name}-1.0-1");
         d.import_build(&nvr, None, &[(name.as_str(), arch)]);
         d.add_package("bench", &name);
         d.tag_build("bench", &nvr);
+        if i < 5 {
+            d.add_package("bench-small", &name);
+            d.tag_build("bench-small", &nvr);
+        }
     }
     d
 }

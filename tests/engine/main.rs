@@ -1120,3 +1120,90 @@ async fn multilib_methods_add_the_32_bit_packages() {
     let c = compose(&e.app, body("none")).await;
     assert!(os(&c).iter().all(|p| !p.contains(".i686.")), "{:?}", os(&c));
 }
+
+/// The repodata of rendered fragments (each package's XML made once and copied into every
+/// repository) is byte for byte what the metadata writers serialize package by package.
+#[test]
+fn rendered_repodata_is_byte_identical_to_serialized() {
+    use rpmrepo_metadata::{RepositoryOptions, RepositoryWriter};
+    let dir = tempfile::tempdir().unwrap();
+    let rpms = dir.path().join("rpms");
+    let paths = [
+        write_rpm(
+            &rpms,
+            &r(
+                "amp",
+                "x86_64",
+                &["libx >= 1.0", "/usr/bin/sh"],
+                &["virt = 2"],
+                &[
+                    "/usr/bin/amp",
+                    "/etc/amp.conf",
+                    "/usr/share/doc/amp/a&b <c>",
+                ],
+            ),
+            "1.0",
+            "1",
+        ),
+        write_rpm(
+            &rpms,
+            &r(
+                "libx",
+                "x86_64",
+                &[],
+                &["libx.so.1()(64bit)"],
+                &["/usr/lib64/libx.so.1"],
+            ),
+            "1.2",
+            "3.fc40",
+        ),
+        write_rpm(&rpms, &r("empty", "noarch", &[], &[], &[]), "0", "0"),
+    ];
+    let headers: Vec<_> = paths
+        .iter()
+        .map(|p| composed::engine::headers::read(p).unwrap())
+        .collect();
+    let write = |name: &str, rendered: bool| {
+        let out = dir.path().join(name);
+        let opts = RepositoryOptions::default();
+        let mut w = RepositoryWriter::new_with_options(&out, headers.len(), opts).unwrap();
+        if rendered {
+            let xml: Vec<_> = headers.iter().map(|h| h.xml().unwrap()).collect();
+            w.add_rendered(&xml).unwrap();
+        } else {
+            let pkgs: Vec<_> = headers.iter().map(|h| h.package()).collect();
+            w.add_packages(&pkgs).unwrap();
+        }
+        w.finish().unwrap();
+        ["primary", "filelists", "other"].map(|m| {
+            let mut text = String::new();
+            let f = std::fs::read_dir(out.join("repodata"))
+                .unwrap()
+                .flatten()
+                .find(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .contains(&format!("{m}.xml"))
+                })
+                .unwrap()
+                .path();
+            std::io::Read::read_to_string(
+                &mut rpmrepo_metadata::utils::reader_from_file(&f).unwrap(),
+                &mut text,
+            )
+            .unwrap();
+            text
+        })
+    };
+    let serialized = write("serialized", false);
+    let rendered = write("rendered", true);
+    assert!(
+        serialized[0].contains("<name>amp</name>") && serialized[1].contains("a&amp;b &lt;c&gt;")
+    );
+    assert_eq!(serialized, rendered);
+    // Rendered once: a second call hands out the same bytes.
+    assert!(std::ptr::eq(
+        headers[0].xml().unwrap(),
+        headers[0].xml().unwrap()
+    ));
+}

@@ -166,7 +166,8 @@ async fn client_methods_and_faults() {
         arches: Some(vec!["x86_64".into(), "noarch".into()]),
         ..Default::default()
     };
-    let (rpms, builds) = k.list_tagged_rpms("f40", &q).await.unwrap();
+    let t = k.list_tagged_rpms("f40", &q).await.unwrap();
+    let (rpms, builds) = (&t.rpms, &t.builds);
     assert_eq!(builds.len(), 3);
     let mut names: Vec<String> = rpms.iter().map(|r| r.nvra()).collect();
     names.sort();
@@ -180,7 +181,7 @@ async fn client_methods_and_faults() {
             "libacme-devel-1.1-1.fc40.x86_64",
         ]
     );
-    let (rpms, _) = k
+    let t = k
         .list_tagged_rpms(
             "f40",
             &TagQuery {
@@ -192,7 +193,8 @@ async fn client_methods_and_faults() {
         )
         .await
         .unwrap();
-    let mut sigs: Vec<(String, String)> = rpms
+    let mut sigs: Vec<(String, String)> = t
+        .rpms
         .iter()
         .map(|r| (r.name.clone(), r.sigkey.clone().unwrap()))
         .collect();
@@ -492,6 +494,88 @@ async fn semantics_at_several_events() {
         .await
         .unwrap_err();
     assert_eq!(e.fault_code(), Some(1));
+}
+
+/// `listTaggedRPMS` and `getTag` at an event that has happened are asked once per process;
+/// without an event, or at an event the hub has not reached, every call goes to the hub.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_at_a_past_event_are_kept_and_others_are_not() {
+    let s = scenario();
+    let hub = spawn_hub(s.data).await;
+    let k = client(&hub.url);
+    let asked = |m: &str| {
+        hub.data
+            .lock()
+            .unwrap()
+            .calls
+            .iter()
+            .filter(|c| *c == m)
+            .count()
+    };
+    let at = |event: Option<i64>| TagQuery {
+        event,
+        inherit: true,
+        latest: true,
+        arches: Some(vec!["x86_64".into(), "noarch".into()]),
+        ..Default::default()
+    };
+    let last = k.get_last_event().await.unwrap().id;
+    let first = k.list_tagged_rpms("f40", &at(Some(last))).await.unwrap();
+    let again = k.list_tagged_rpms("f40", &at(Some(last))).await.unwrap();
+    assert_eq!(
+        asked("listTaggedRPMS"),
+        1,
+        "the second answer came from the cache"
+    );
+    assert!(std::sync::Arc::ptr_eq(&first, &again));
+    // Another event, other flags, another tag: each its own answer.
+    let before = k
+        .list_tagged_rpms("f40", &at(Some(s.e_data_21)))
+        .await
+        .unwrap();
+    let mut flat = at(Some(last));
+    flat.inherit = false;
+    k.list_tagged_rpms("f40", &flat).await.unwrap();
+    k.list_tagged_rpms("f40-updates", &at(Some(last)))
+        .await
+        .unwrap();
+    assert_eq!(asked("listTaggedRPMS"), 4);
+    assert_ne!(
+        before.rpms.iter().map(|r| r.nvra()).collect::<Vec<_>>(),
+        first.rpms.iter().map(|r| r.nvra()).collect::<Vec<_>>(),
+        "the tag changed between the two events"
+    );
+    // No event: the tag's present state, asked every time.
+    k.list_tagged_rpms("f40", &at(None)).await.unwrap();
+    k.list_tagged_rpms("f40", &at(None)).await.unwrap();
+    assert_eq!(asked("listTaggedRPMS"), 6);
+    // An event the hub has not reached yet could still change: never kept.
+    k.list_tagged_rpms("f40", &at(Some(last + 50)))
+        .await
+        .unwrap();
+    k.list_tagged_rpms("f40", &at(Some(last + 50)))
+        .await
+        .unwrap();
+    assert_eq!(asked("listTaggedRPMS"), 8);
+    // getTag at a past event, the tag's absence included.
+    k.get_tag("f40", Some(last)).await.unwrap().unwrap();
+    k.get_tag("f40", Some(last)).await.unwrap().unwrap();
+    assert!(
+        k.get_tag("f40-updates", Some(s.before_child))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        k.get_tag("f40-updates", Some(s.before_child))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(asked("getTag"), 2);
+    let st = composed::koji::answers::stats();
+    // nextest runs each test in a process of its own: the counts are this test's.
+    assert_eq!((st.hits, st.misses, st.entries), (3, 6, 6), "{st:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

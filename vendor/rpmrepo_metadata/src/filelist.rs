@@ -145,6 +145,11 @@ impl<W: Write> FilelistsXmlWriter<W> {
     }
 
     /// Consume the writer and return the underlying writer.
+    /// composed: the underlying writer, for fragments rendered by `PackageXml`.
+    pub(crate) fn raw(&mut self) -> &mut W {
+        self.writer.get_mut()
+    }
+
     pub fn into_inner(self) -> W {
         self.writer.into_inner()
     }

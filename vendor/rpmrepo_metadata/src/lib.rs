@@ -55,7 +55,7 @@ pub use metadata::{
 };
 pub use package::{PackageFileOptions, PackageIterator, PackageOptions, PackageSource};
 pub use repository::{
-    Repository, RepositoryOptions, RepositoryReader, RepositoryWriter, UpdateinfoIterator,
+    PackageXml, Repository, RepositoryOptions, RepositoryReader, RepositoryWriter, UpdateinfoIterator,
 };
 #[cfg(feature = "supportinfo")]
 pub use supportinfo::{SupportInfoXmlReader, SupportInfoXmlWriter};

@@ -340,6 +340,47 @@ pub struct RepositoryWriter {
     repomd_data: RepomdData,
 }
 
+/// composed: one package's `<package>` elements of primary.xml, filelists.xml and other.xml,
+/// rendered once, byte for byte what the writers produce for it (indentation included), so
+/// that every repository the package goes into copies them instead of serializing again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageXml {
+    pub primary: Vec<u8>,
+    pub filelists: Vec<u8>,
+    pub other: Vec<u8>,
+}
+
+impl PackageXml {
+    pub fn render(pkg: &Package) -> Result<Self, MetadataError> {
+        use quick_xml::events::{BytesStart, Event};
+        pkg.validate_xml_fields()?;
+        // A writer one element deep, as the metadata writers are when they write packages.
+        let nested = || -> Result<(quick_xml::Writer<Vec<u8>>, usize), MetadataError> {
+            let mut w = utils::create_xml_writer(Vec::with_capacity(2048));
+            w.write_event(Event::Start(BytesStart::new("metadata")))?;
+            let start = w.get_ref().len();
+            Ok((w, start))
+        };
+        let (w, start) = nested()?;
+        let mut primary = PrimaryXml::new_writer(w);
+        primary.write_package(pkg)?;
+        let primary = primary.into_inner().split_off(start);
+        let (w, start) = nested()?;
+        let mut filelists = FilelistsXml::new_writer(w);
+        filelists.write_package(pkg)?;
+        let filelists = filelists.into_inner().split_off(start);
+        let (w, start) = nested()?;
+        let mut other = OtherXml::new_writer(w);
+        other.write_package(pkg)?;
+        let other = other.into_inner().split_off(start);
+        Ok(Self {
+            primary,
+            filelists,
+            other,
+        })
+    }
+}
+
 impl RepositoryWriter {
     /// Constructor for a new [`RepositoryWriter`] with default options. See [`RepositoryOptions`].
     pub fn new(path: &Path, num_pkgs: usize) -> Result<Self, MetadataError> {
@@ -417,6 +458,28 @@ impl RepositoryWriter {
             .write_package(pkg)?;
         self.other_xml_writer.as_mut().unwrap().write_package(pkg)?;
 
+        Ok(())
+    }
+
+    /// composed: writes packages whose fragments were rendered beforehand
+    /// ([`PackageXml::render`]): the same output as `add_package` for each, in order, at the
+    /// cost of copying bytes.
+    pub fn add_rendered(&mut self, pkgs: &[&PackageXml]) -> Result<(), MetadataError> {
+        self.num_pkgs_written += pkgs.len();
+        assert!(
+            self.num_pkgs_written <= self.num_pkgs,
+            "Num packages written {} is more than number of packages declared in the header {}",
+            self.num_pkgs_written,
+            self.num_pkgs
+        );
+        let primary = self.primary_xml_writer.as_mut().unwrap().raw();
+        let filelists = self.filelists_xml_writer.as_mut().unwrap().raw();
+        let other = self.other_xml_writer.as_mut().unwrap().raw();
+        for x in pkgs {
+            primary.write_all(&x.primary)?;
+            filelists.write_all(&x.filelists)?;
+            other.write_all(&x.other)?;
+        }
         Ok(())
     }
 
