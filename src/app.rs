@@ -167,6 +167,10 @@ impl Application {
                     .app_data(auth.clone())
                     .wrap(crate::web::error::envelope_errors())
                     .wrap(tracing_actix())
+                    .wrap_fn(|mut req, srv| {
+                        crate::web::request::strip_script_name(&mut req);
+                        actix_web::dev::Service::call(srv, req)
+                    })
                     .configure(|cfg| crate::api::configure(cfg, serve.clone()))
             })
             .workers(workers)

@@ -610,7 +610,7 @@ pub async fn delete_compose(
                     }
                     if !matches!(st, Some(State::Done | State::Failed)) {
                         return Err(ApiError::bad_request(format!(
-                            "Compose (id={id}) can not be removed, its state needs to be done or failed, but it is {}.",
+                            "Compose (id={id}) can not be removed, its state need to be in ['done', 'failed']. It is {}.",
                             domain::state_name(compose.state)
                         )));
                     }

@@ -124,6 +124,17 @@ pub async fn api_docs_page() -> HttpResponse {
         )
 }
 
+/// `/favicon.ico`, as ODCS serves one (browsers and proxies' health checks ask for it).
+pub async fn favicon() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("image/vnd.microsoft.icon")
+        .insert_header((
+            actix_web::http::header::CACHE_CONTROL,
+            "public, max-age=86400",
+        ))
+        .body(&include_bytes!("assets/favicon.ico")[..])
+}
+
 pub async fn index(state: web::Data<AppState>) -> HttpResponse {
     let url = &state.settings.composes.target_dir_url;
     let escaped = crate::web::request::escape_html(url);

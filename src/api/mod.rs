@@ -113,6 +113,7 @@ pub fn configure(
     .route("/api/1/openapi.json", web::get().to(openapi::openapi_json))
     .route("/api/1/", web::get().to(misc::api_docs_page))
     .route("/", web::get().to(misc::index))
+    .route("/favicon.ico", get_or_head().to(misc::favicon))
     .service(
         utoipa_swagger_ui::SwaggerUi::new("/api/1/docs/{_:.*}")
             .config(utoipa_swagger_ui::Config::new(["/api/1/openapi.json"])),

@@ -28,6 +28,42 @@ pub fn request_base_url(req: &HttpRequest) -> String {
     format!("{scheme}://{host}{}", script.trim_end_matches('/'))
 }
 
+/// Strips the `X-Script-Name` prefix a reverse proxy may also leave on the path (it mounts the
+/// service at `/odcs` and forwards `/odcs/api/1/composes/`), before routing, as ODCS's
+/// middleware does. A path that does not start with the prefix is left alone.
+pub fn strip_script_name(req: &mut actix_web::dev::ServiceRequest) {
+    let Some(prefix) = req
+        .headers()
+        .get("x-script-name")
+        .and_then(|v| v.to_str().ok())
+        .map(|p| p.trim_end_matches('/').to_string())
+        .filter(|p| p.starts_with('/') && p.len() > 1)
+    else {
+        return;
+    };
+    let path = req.path();
+    let rest = match path.strip_prefix(prefix.as_str()) {
+        Some("") => "/",
+        Some(r) if r.starts_with('/') => r,
+        _ => return,
+    };
+    let mut target = rest.to_string();
+    if let Some(q) = req.uri().query() {
+        target.push('?');
+        target.push_str(q);
+    }
+    let mut parts = req.uri().clone().into_parts();
+    let Ok(pq) = target.parse() else {
+        return;
+    };
+    parts.path_and_query = Some(pq);
+    let Ok(uri) = actix_web::http::Uri::from_parts(parts) else {
+        return;
+    };
+    req.match_info_mut().get_mut().update(&uri);
+    req.head_mut().uri = uri;
+}
+
 /// The answer to a method a resource does not have: 200 with `Allow` for OPTIONS, otherwise
 /// 405 in the error envelope with `Allow` (`allow`: `"GET, HEAD, OPTIONS"`).
 pub fn method_not_allowed(req: &HttpRequest, allow: &str) -> HttpResponse {

@@ -263,4 +263,23 @@ both_backends!(get_list_pagination_215, |app| {
         j["meta"]["first"],
         "https://odcs.example.com/odcs/api/1/composes/?page=1&per_page=10"
     );
+    // A proxy may also forward the prefixed path: the prefix is stripped before routing (query
+    // kept), as ODCS's middleware does; a path without the prefix is routed as it is.
+    let proxy = [("X-Script-Name", "/odcs")];
+    for path in [
+        "/odcs/api/1/composes/?per_page=3",
+        "/api/1/composes/?per_page=3",
+    ] {
+        let j = app.get_with_headers(path, &proxy).await.json();
+        assert_eq!(j["meta"]["per_page"], 3, "{path}");
+    }
+    let r = app
+        .get_with_headers("/odcs/api/1/about/", &[("X-Script-Name", "/odcs/")])
+        .await;
+    assert_eq!(r.status, 200);
+    // Only a whole path segment is a prefix: /odcsx is not /odcs.
+    let r = app.get_with_headers("/odcsx/api/1/about/", &proxy).await;
+    assert_eq!(r.status, 404);
+    // Without the header the prefixed path is unknown.
+    assert_eq!(app.get("/odcs/api/1/about/").await.status, 404);
 });

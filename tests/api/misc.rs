@@ -80,6 +80,18 @@ both_backends!(routing_19_209_210_216, |app| {
     assert_eq!(r.status, 200);
     assert_eq!(r.headers["content-type"], "text/html; charset=utf-8");
     assert!(r.text.contains("On Demand Compose Service"));
+    // The icon ODCS serves: a real ICO file (reserved 0, type 1, one image).
+    let r = app
+        .client
+        .get(app.url("/favicon.ico"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/vnd.microsoft.icon");
+    let ico = r.bytes().await.unwrap();
+    assert_eq!(&ico[..6], &[0, 0, 1, 0, 1, 0]);
+    assert!(ico.len() > 22, "{} bytes", ico.len());
     for (from, to) in [
         ("/api/1/composes", "/api/1/composes/"),
         ("/api/1/about", "/api/1/about/"),

@@ -262,14 +262,14 @@ both_backends!(delete_per_state_99_to_101, |app| {
         (c.state, c.state_reason.as_deref()),
         (4, Some("Canceled by anonymous"))
     );
-    // removed → 400.
+    // removed → 400, ODCS's words first (clients match on the prefix), then the state.
     let rm = app.tag_compose("f26").await;
     app.set_state(rm, State::Removed, None).await;
-    assert!(
-        app.delete(rm)
-            .await
-            .error(400)
-            .contains("but it is removed")
+    assert_eq!(
+        app.delete(rm).await.error(400),
+        format!(
+            "Compose (id={rm}) can not be removed, its state need to be in ['done', 'failed']. It is removed."
+        )
     );
     // done → accepted, expires now, removed_by recorded; the cleanup round removes it (219).
     let d = app.tag_compose("f26").await;

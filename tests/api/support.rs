@@ -216,6 +216,20 @@ impl TestApp {
     pub async fn get(&self, path: &str) -> Resp {
         self.request(reqwest::Method::GET, path, None).await
     }
+
+    /// GET with request headers (a reverse proxy's, for example).
+    pub async fn get_with_headers(&self, path: &str, headers: &[(&str, &str)]) -> Resp {
+        let mut rb = self.client.get(self.url(path));
+        for (k, v) in headers {
+            rb = rb.header(*k, *v);
+        }
+        let r = rb.send().await.expect("request");
+        Resp {
+            status: r.status().as_u16(),
+            headers: r.headers().clone(),
+            text: r.text().await.unwrap(),
+        }
+    }
     pub async fn post(&self, body: &Value) -> Resp {
         self.request(
             reqwest::Method::POST,
