@@ -1207,3 +1207,72 @@ fn rendered_repodata_is_byte_identical_to_serialized() {
         headers[0].xml().unwrap()
     ));
 }
+
+/// The README's quick start, run as written (issue 19): its commands in order, with the
+/// built binary for `cargo run --`, the waits the README states in words ("once it listens",
+/// "done within a second") as loops, and the README's scratch paths emptied first. It ends
+/// with dnf having installed the package from the compose.
+#[test]
+fn readme_quick_start_ends_with_dnf_installing_from_the_compose() {
+    let readme = include_str!("../../README.md");
+    let start = readme
+        .find("Try it with a package made on the spot")
+        .expect("the README's quick start");
+    let block = readme[start..]
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("\n```").next())
+        .expect("the quick start's commands");
+    let mut script = String::from(
+        "set -euo pipefail\ntrap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n\
+         rm -rf /tmp/composed-rpms /tmp/composed-root\n",
+    );
+    let mut anchors = 0;
+    for line in block.lines() {
+        if line.trim() == "# once it listens:" {
+            script.push_str(
+                "for _ in $(seq 1 300); do curl -sf http://127.0.0.1:5005/api/1/about/ >/dev/null && break; sleep 0.2; done\n",
+            );
+            anchors += 1;
+        } else if line.starts_with("dnf ") {
+            script.push_str(
+                "for _ in $(seq 1 300); do curl -s http://127.0.0.1:5005/api/1/composes/1 | grep -Eq '\"state_name\": ?\"(done|failed)\"' && break; sleep 0.2; done\n",
+            );
+            script.push_str(line);
+            script.push('\n');
+            anchors += 1;
+        } else if line.contains("cargo run -- serve") {
+            script.push_str(&line.replace("cargo run --", "\"$COMPOSED_BIN\""));
+            script.push('\n');
+            anchors += 1;
+        } else {
+            script.push_str(line);
+            script.push('\n');
+        }
+    }
+    assert_eq!(anchors, 3, "the quick start changed shape:\n{block}");
+    let work = tempfile::tempdir().unwrap();
+    let out = Command::new("timeout")
+        .args(["300", "bash", "-c", &script])
+        .current_dir(work.path())
+        .env("COMPOSED_BIN", env!("CARGO_BIN_EXE_composed"))
+        .env_remove("COMPOSED_CONFIG")
+        .output()
+        .expect("bash");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{script}\n---\n{text}");
+    let q = Command::new("rpm")
+        .args(["--root", "/tmp/composed-root", "-q", "hello-composed"])
+        .output()
+        .unwrap();
+    assert!(
+        q.status.success(),
+        "hello-composed is not installed:\n{text}"
+    );
+    assert!(
+        work.path()
+            .join("composes/odcs-1/compose/Temporary")
+            .is_dir()
+    );
+}

@@ -800,3 +800,99 @@ async fn sigterm_ends_a_busy_serve_process_and_its_job_is_taken_over() {
         .expect("the API process ends after SIGTERM");
     assert!(status.success());
 }
+
+/// Posters hammer `composed api` with POSTs; the process is SIGKILLed under that load and
+/// started again: every compose whose POST was answered 200 exists (issue 19: nothing
+/// acknowledged is lost; SQLite's WAL with `synchronous = NORMAL` survives a process crash,
+/// PostgreSQL commits before answering).
+async fn sigkill_loses_no_acknowledged_post(db_url: String) {
+    let repo = tempfile::tempdir().unwrap();
+    let mut cluster = Cluster::new(db_url, &[]);
+    cluster.migrate();
+    cluster.start("api", &["api"]);
+    cluster.wait_ready().await;
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<i64>::new()));
+    let source = repo.path().to_string_lossy().into_owned();
+    let cluster = std::sync::Arc::new(tokio::sync::Mutex::new(cluster));
+    let (base, client) = {
+        let c = cluster.lock().await;
+        (c.base.clone(), c.client.clone())
+    };
+    let posters: Vec<_> = (0..16)
+        .map(|_| {
+            let (acked, base, client, source) =
+                (acked.clone(), base.clone(), client.clone(), source.clone());
+            tokio::spawn(async move {
+                let body = json!({"source": {"type": "repo", "source": source}});
+                loop {
+                    let r = client
+                        .post(format!("{base}/api/1/composes/"))
+                        .json(&body)
+                        .send()
+                        .await;
+                    let Ok(r) = r else { break }; // the process is gone
+                    if r.status() != 200 {
+                        continue;
+                    }
+                    let Ok(j) = r.json::<Value>().await else {
+                        break;
+                    };
+                    acked.lock().unwrap().push(j["id"].as_i64().unwrap());
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    cluster.lock().await.kill("api");
+    for p in posters {
+        p.await.unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() > 50,
+        "the load was real: {} POSTs answered",
+        acked.len()
+    );
+    let mut cluster = cluster.lock().await;
+    cluster.start("api", &["api"]);
+    cluster.wait_ready().await;
+    let mut lost = vec![];
+    for id in &acked {
+        let r = client
+            .get(format!("{base}/api/1/composes/{id}"))
+            .send()
+            .await
+            .unwrap();
+        if r.status() != 200 {
+            lost.push(*id);
+        }
+    }
+    assert!(
+        lost.is_empty(),
+        "acknowledged but lost: {lost:?} of {}",
+        acked.len()
+    );
+    eprintln!(
+        "{} acknowledged POSTs, all there after SIGKILL",
+        acked.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_under_posts_loses_no_acknowledged_compose_on_sqlite() {
+    let db = tempfile::tempdir().unwrap();
+    sigkill_loses_no_acknowledged_post(format!(
+        "sqlite://{}",
+        db.path().join("composed.sqlite").display()
+    ))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_under_posts_loses_no_acknowledged_compose_on_postgres() {
+    let Some(admin) = support::postgres_admin_url() else {
+        return;
+    };
+    let db = PgDb::create(&admin);
+    sigkill_loses_no_acknowledged_post(db.url.clone()).await;
+}
