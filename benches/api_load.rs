@@ -1,6 +1,8 @@
 //! API load benchmark (not a test): 10,000 composes in the database, then `wrk` against
 //! GET /api/1/composes/{id} and GET /api/1/composes/?per_page=20 at 16 and 64 connections,
-//! on SQLite and on PostgreSQL. Prints a markdown table for docs/benchmarks.md.
+//! and the mix of issue 19 at 64 connections (2% POSTs of `repo` composes, 8% list pages at
+//! random, 90% GETs by random id), on SQLite and on PostgreSQL. Prints a markdown table for
+//! docs/benchmarks.md.
 //!
 //! Run: `cargo bench --bench api_load` (PostgreSQL from BENCH_DATABASE_URL, default
 //! postgres://postgres@127.0.0.1:5432/test; `wrk` from Debian's package).
@@ -156,6 +158,31 @@ fn main() {
         format!("math.randomseed(42)\nrequest = function()\n  return wrk.format(\"GET\", \"/api/1/composes/\" .. math.random(1, {n}))\nend\n"),
     )
     .unwrap();
+    // The mix: 2% POST, 8% list pages, 90% GET by id.
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    let mix = dir.path().join("mix.lua");
+    std::fs::write(
+        &mix,
+        format!(
+            r#"math.randomseed(42)
+local body = '{{"source": {{"type": "repo", "source": "{repo}"}}}}'
+local json = {{["Content-Type"] = "application/json"}}
+request = function()
+  local r = math.random(1, 100)
+  if r <= 2 then
+    return wrk.format("POST", "/api/1/composes/", json, body)
+  elseif r <= 10 then
+    return wrk.format("GET", "/api/1/composes/?per_page=20&page=" .. math.random(1, 50))
+  else
+    return wrk.format("GET", "/api/1/composes/" .. math.random(1, {n}))
+  end
+end
+"#,
+            repo = repo.display()
+        ),
+    )
+    .unwrap();
     let mut rows = Vec::new();
     let configs = [
         ("sqlite", true),
@@ -181,6 +208,7 @@ fn main() {
         settings.server.workers = 2;
         settings.database.pool_size = pool_size;
         settings.composes.target_dir = dir.path().join("composes");
+        settings.composes.repo_dirs = vec![repo.clone()];
         settings.database.url = if backend == "sqlite" {
             format!(
                 "sqlite://{}",
@@ -230,20 +258,8 @@ fn main() {
         } else {
             format!("{backend}, cache off")
         };
-        for conns in [16, 64] {
-            let runs = [
-                (
-                    "GET /api/1/composes/{id}",
-                    format!("{base}/api/1/composes/"),
-                    Some(script.to_str().unwrap()),
-                ),
-                (
-                    "GET /api/1/composes/?per_page=20",
-                    format!("{base}/api/1/composes/?per_page=20"),
-                    None,
-                ),
-            ];
-            for (endpoint, url, script) in runs {
+        let mut measure =
+            |endpoint: &'static str, url: String, conns: u32, script: Option<&str>| {
                 let before = cache_counts(&base);
                 let (rps, p50, p99) = wrk(&url, conns, seconds, script);
                 let after = cache_counts(&base);
@@ -264,8 +280,31 @@ fn main() {
                         "-".into()
                     },
                 });
+            };
+        for conns in [16, 64] {
+            let runs = [
+                (
+                    "GET /api/1/composes/{id}",
+                    format!("{base}/api/1/composes/"),
+                    Some(script.to_str().unwrap()),
+                ),
+                (
+                    "GET /api/1/composes/?per_page=20",
+                    format!("{base}/api/1/composes/?per_page=20"),
+                    None,
+                ),
+            ];
+            for (endpoint, url, script) in runs {
+                measure(endpoint, url, conns, script);
             }
         }
+        // Last: its POSTs add composes to the table the other runs read.
+        measure(
+            "mix: 2% POST, 8% list, 90% by id",
+            format!("{base}/api/1/composes/"),
+            64,
+            Some(mix.to_str().unwrap()),
+        );
         rt.shutdown_background();
     }
     println!("| backend | endpoint | connections | requests/s | p50 | p99 | cache hits |");

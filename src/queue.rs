@@ -367,7 +367,8 @@ fn listen_once(url: &str) -> Result<(), String> {
     tracing::debug!("listening for queued jobs (LISTEN {CHANNEL})");
     let mut quiet_since = std::time::Instant::now();
     loop {
-        if crate::db::pg_notified(&mut conn, &mut quiet_since, Duration::from_secs(15))? {
+        if !crate::db::pg_notified(&mut conn, &mut quiet_since, Duration::from_secs(15))?.is_empty()
+        {
             wake_local();
         }
         std::thread::sleep(Duration::from_millis(10));

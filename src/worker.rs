@@ -259,7 +259,7 @@ impl Worker {
                 composes::koji_event.eq(event),
             ))
             .execute(&mut *c)?;
-            crate::db::changes::touched();
+            crate::db::changes::touched_compose(id);
             Ok(n)
         })
         .await;
@@ -392,7 +392,7 @@ fn record(
                         composes::reused_id.eq(reused.map(|r| r.0)),
                     ))
                     .execute(c)?;
-                crate::db::changes::touched();
+                crate::db::changes::touched_compose(compose.id);
                 if let Some((rid, _)) = reused
                     && let Some(old) = q::get(c, rid)?
                 {
@@ -402,7 +402,7 @@ fn record(
                         diesel::update(composes::table.find(id))
                             .set(composes::time_to_expire.eq(until))
                             .execute(c)?;
-                        crate::db::changes::touched();
+                        crate::db::changes::touched_compose(id);
                     }
                 }
                 let fresh = q::get(c, compose.id)?.expect("compose");

@@ -1,24 +1,34 @@
 //! The change generation of the `composes` table: a number that moves past every committed
 //! change of a compose row, so a reader can tell whether what it derived from the table earlier
-//! is still current (the API's response cache, `crate::api::cache`).
+//! is still current (the API's response cache, `crate::web::cache`); and, per compose, the
+//! generation of its last change, so that what was derived from one row stays current while
+//! only other rows change.
 //!
-//! Three sources move it:
-//! - **this process's writes**: every function that writes a compose row calls [`touched`] after
-//!   its statement; inside [`crate::db::write_tx`] the bump waits for the commit, outside it
-//!   happens at once. A bump never precedes the commit it reports, so a reader that took the
-//!   generation before reading cannot store an old row under a new generation.
-//! - **other processes on PostgreSQL**: a statement trigger on `composes` notifies
-//!   [`PG_CHANNEL`] (delivered at commit); [`spawn_watcher`] listens and bumps.
-//! - **other processes on SQLite**: [`spawn_watcher`] polls `PRAGMA data_version`, which moves
-//!   when another connection commits.
+//! Three sources move it, each naming the compose it changed:
+//! - **this process's writes**: every function that writes a compose row calls
+//!   [`touched_compose`] after its statement; inside [`crate::db::write_tx`] the bump waits for
+//!   the commit, outside it happens at once. A bump never precedes the commit it reports, so a
+//!   reader that took the generation before reading cannot store an old row under a new
+//!   generation.
+//! - **other processes on PostgreSQL**: a row trigger on `composes` notifies [`PG_CHANNEL`]
+//!   with the row's id (delivered at commit; `TRUNCATE` notifies without one);
+//!   [`spawn_watcher`] listens and bumps.
+//! - **other processes on SQLite**: a trigger appends each changed id to `compose_changes`
+//!   (which prunes itself to its last 10,000 rows); [`spawn_watcher`] polls
+//!   `PRAGMA data_version`, which moves when another connection commits, and then reads the new
+//!   rows.
+//!
+//! A change whose compose is unknown (a gap in `compose_changes`, a `TRUNCATE`, the watcher
+//! (re)connecting) is a **reset**: everything derived before is stale.
 //!
 //! A [`Watch`] says whether the cross-process source is live. While it is not (not yet
 //! connected, the connection lost, or no look within [`FRESH`]), nothing may be served from a
 //! cache.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
 use diesel::connection::Connection;
@@ -35,12 +45,25 @@ pub const PG_CHANNEL: &str = "composed_composes";
 pub const WATCH_INTERVAL: Duration = Duration::from_millis(2);
 
 static GENERATION: AtomicU64 = AtomicU64::new(1);
+/// Moves on every reset (a change whose compose is unknown).
+static RESET: AtomicU64 = AtomicU64::new(1);
+
+/// Compose id → the generation of its last change seen by this process.
+type LastChange = HashMap<i64, u64, ahash::RandomState>;
+
+fn last_change() -> &'static RwLock<LastChange> {
+    static LAST: std::sync::OnceLock<RwLock<LastChange>> = std::sync::OnceLock::new();
+    LAST.get_or_init(Default::default)
+}
+
+/// Past this many ids the map starts over (with a reset): a bound on its memory.
+const MAX_TRACKED: usize = 1 << 20;
 
 thread_local! {
     /// Depth of `write_tx` on this thread (a pooled connection is used by one thread at a time).
     static TX_DEPTH: Cell<u32> = const { Cell::new(0) };
-    /// Whether the open write transaction changed a compose row.
-    static TOUCHED: Cell<bool> = const { Cell::new(false) };
+    /// The composes the open write transaction changed.
+    static TOUCHED: RefCell<Vec<i64>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The current generation. Take it *before* reading what will be cached.
@@ -48,18 +71,50 @@ pub fn generation() -> u64 {
     GENERATION.load(Ordering::Acquire)
 }
 
-/// Moves the generation: everything derived before is stale.
+/// The current reset epoch. Take it, with [`generation`], before reading.
+pub fn reset_epoch() -> u64 {
+    RESET.load(Ordering::Acquire)
+}
+
+/// A reset: everything derived before is stale.
 pub fn bump() {
+    RESET.fetch_add(1, Ordering::AcqRel);
     GENERATION.fetch_add(1, Ordering::AcqRel);
 }
 
-/// Records that a compose row was just written on this thread: bumps now when no write
-/// transaction is open, else when it ends.
-pub fn touched() {
-    if TX_DEPTH.get() == 0 {
+/// Compose `id` changed (committed): what was derived from its row before is stale, and so is
+/// everything derived from the whole table (lists).
+pub fn compose_changed(id: i64) {
+    let g = GENERATION.fetch_add(1, Ordering::AcqRel) + 1;
+    let mut m = last_change().write().unwrap_or_else(|e| e.into_inner());
+    if m.len() >= MAX_TRACKED {
+        m.clear();
+        drop(m);
         bump();
+        return;
+    }
+    m.insert(id, g);
+}
+
+/// Whether compose `id` is unchanged since generation `g` (and no reset happened since
+/// `reset`): what was read from its row after taking both is still current.
+pub fn compose_unchanged_since(id: i64, g: u64, reset: u64) -> bool {
+    let unchanged = last_change()
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&id)
+        .is_none_or(|c| *c <= g);
+    // The reset epoch is read after the map: a reset that clears the map moves it first.
+    unchanged && reset_epoch() == reset
+}
+
+/// Records that compose `id`'s row was just written on this thread: bumps now when no write
+/// transaction is open, else when it ends.
+pub fn touched_compose(id: i64) {
+    if TX_DEPTH.get() == 0 {
+        compose_changed(id);
     } else {
-        TOUCHED.set(true);
+        TOUCHED.with_borrow_mut(|t| t.push(id));
     }
 }
 
@@ -73,8 +128,10 @@ pub(crate) fn tx_begin() {
 pub(crate) fn tx_end() {
     let depth = TX_DEPTH.get().saturating_sub(1);
     TX_DEPTH.set(depth);
-    if depth == 0 && TOUCHED.replace(false) {
-        bump();
+    if depth == 0 {
+        for id in TOUCHED.take() {
+            compose_changed(id);
+        }
     }
 }
 
@@ -200,6 +257,14 @@ struct DataVersion {
     data_version: i64,
 }
 
+#[derive(QueryableByName)]
+struct Change {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    seq: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    compose_id: i64,
+}
+
 /// Starts the thread that sees other processes' changes to `url`'s database, for as long as
 /// `watch` has an owner. It reconnects with backoff after an error, and `watch` is not live
 /// meanwhile.
@@ -238,7 +303,21 @@ fn watch_sqlite(path: &str, weak: &Weak<Watch>) -> Result<(), String> {
             .map(|v| v.data_version)
             .map_err(|e| e.to_string())
     };
+    let changes_after = |c: &mut diesel::SqliteConnection, seq: i64| {
+        diesel::sql_query(
+            "SELECT seq, compose_id FROM compose_changes WHERE seq > ? ORDER BY seq LIMIT 20000",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(seq)
+        .load::<Change>(c)
+        .map_err(|e| e.to_string())
+    };
     let mut seen = version(&mut conn)?;
+    let mut last_seq = diesel::sql_query(
+        "SELECT COALESCE(MAX(seq), 0) AS seq, 0 AS compose_id FROM compose_changes",
+    )
+    .get_result::<Change>(&mut conn)
+    .map_err(|e| e.to_string())?
+    .seq;
     match weak.upgrade() {
         Some(w) => w.set_live(true),
         None => return Ok(()),
@@ -247,7 +326,18 @@ fn watch_sqlite(path: &str, weak: &Weak<Watch>) -> Result<(), String> {
         let now = version(&mut conn)?;
         if now != seen {
             seen = now;
-            bump();
+            let rows = changes_after(&mut conn, last_seq)?;
+            // The log is contiguous; a hole means rows were pruned before this watcher read
+            // them (or more than a batch came at once): which composes changed is unknown.
+            if rows.first().is_some_and(|r| r.seq != last_seq + 1) || rows.len() == 20000 {
+                bump();
+            }
+            for r in &rows {
+                compose_changed(r.compose_id);
+            }
+            if let Some(r) = rows.last() {
+                last_seq = r.seq;
+            }
         }
         Ok(())
     })
@@ -262,8 +352,12 @@ fn watch_pg(url: &str, weak: &Weak<Watch>) -> Result<(), String> {
     }
     let mut quiet_since = std::time::Instant::now();
     watch_loop(weak, || {
-        if pg_notified(&mut conn, &mut quiet_since, Duration::from_secs(5))? {
-            bump();
+        for payload in pg_notified(&mut conn, &mut quiet_since, Duration::from_secs(5))? {
+            match payload.parse() {
+                Ok(id) => compose_changed(id),
+                // `TRUNCATE` (or an older trigger's empty payload): any compose.
+                Err(_) => bump(),
+            }
         }
         Ok(())
     })
@@ -275,24 +369,41 @@ mod tests {
 
     #[test]
     fn a_write_in_a_transaction_bumps_only_when_it_ends() {
-        let g0 = generation();
+        let (g0, r0) = (generation(), reset_epoch());
         tx_begin();
-        touched();
+        touched_compose(-7);
         tx_begin();
         tx_end();
         // Other threads may bump too; this thread's write must not have yet.
-        assert!(
-            TOUCHED.get(),
+        assert_eq!(
+            TOUCHED.with_borrow(|t| t.clone()),
+            vec![-7],
             "the write is remembered until the outermost end"
         );
+        assert!(compose_unchanged_since(-7, g0, r0) || reset_epoch() != r0);
         tx_end();
-        assert!(!TOUCHED.get());
+        assert!(TOUCHED.with_borrow(|t| t.is_empty()));
         assert!(generation() > g0);
+        assert!(!compose_unchanged_since(-7, g0, r0));
         let g1 = generation();
-        touched();
+        touched_compose(-8);
         assert!(
-            generation() > g1,
+            generation() > g1 && !compose_unchanged_since(-8, g1, reset_epoch()),
             "outside a transaction the bump is immediate"
+        );
+    }
+
+    #[test]
+    fn a_change_leaves_other_composes_current_and_a_reset_none() {
+        let (g, r) = (generation(), reset_epoch());
+        compose_changed(-11);
+        assert!(!compose_unchanged_since(-11, g, r));
+        // -12 did not change (unless another test reset meanwhile, which this one must see).
+        assert_eq!(compose_unchanged_since(-12, g, r), reset_epoch() == r);
+        bump();
+        assert!(
+            !compose_unchanged_since(-12, g, r),
+            "a reset makes everything stale"
         );
     }
 

@@ -105,8 +105,8 @@ pub fn insert(
     diesel::insert_into(composes::table)
         .values(new)
         .execute(conn)?;
-    super::changes::touched();
     let id = last_insert_id(conn)?;
+    super::changes::touched_compose(id);
     let compose = get(conn, id)?.ok_or(DieselError::NotFound)?;
     let queue =
         crate::queue::queue_for(compose.source_type, &compose.arches, &settings.arch_queues);
@@ -312,7 +312,7 @@ pub fn save(conn: &mut AnyConnection, c: &Compose) -> QueryResult<()> {
     diesel::update(composes::table.find(c.id))
         .set(c)
         .execute(conn)?;
-    super::changes::touched();
+    super::changes::touched_compose(c.id);
     Ok(())
 }
 
@@ -364,7 +364,9 @@ pub fn transition(
             diesel::update(composes::table.filter(composes::id.eq_any(&followers)))
                 .set(composes::time_to_expire.eq(until))
                 .execute(conn)?;
-            super::changes::touched();
+            for id in &followers {
+                super::changes::touched_compose(*id);
+            }
             c.time_to_expire = until;
         }
     }
@@ -399,8 +401,8 @@ pub fn extend_expiry(
         )
         .set(composes::time_to_expire.eq(until))
         .execute(conn)?;
+        super::changes::touched_compose(id);
     }
-    super::changes::touched();
     Ok(())
 }
 
@@ -414,7 +416,7 @@ pub fn mark_for_removal(
     diesel::update(composes::table.find(id))
         .set((composes::time_to_expire.eq(at), composes::removed_by.eq(by)))
         .execute(conn)?;
-    super::changes::touched();
+    super::changes::touched_compose(id);
     Ok(())
 }
 

@@ -16,20 +16,19 @@ pub fn pg_listen(url: &str, channel: &str) -> Result<diesel::PgConnection, Strin
     Ok(conn)
 }
 
-/// Takes the notifications a [`pg_listen`] connection has received: whether there were any.
-/// After `ping_after` without any (counted from `quiet_since`), a `SELECT 1` round trip notices a
-/// half-open connection. An error means the connection is lost.
+/// Takes the notifications a [`pg_listen`] connection has received: their payloads (empty when
+/// none came). After `ping_after` without any (counted from `quiet_since`), a `SELECT 1` round
+/// trip notices a half-open connection. An error means the connection is lost.
 pub fn pg_notified(
     conn: &mut diesel::PgConnection,
     quiet_since: &mut std::time::Instant,
     ping_after: Duration,
-) -> Result<bool, String> {
-    let mut got = false;
+) -> Result<Vec<String>, String> {
+    let mut got = Vec::new();
     for n in conn.notifications_iter() {
-        n.map_err(|e| e.to_string())?;
-        got = true;
+        got.push(n.map_err(|e| e.to_string())?.payload);
     }
-    if got {
+    if !got.is_empty() {
         *quiet_since = std::time::Instant::now();
     } else if quiet_since.elapsed() >= ping_after {
         diesel::sql_query("SELECT 1")

@@ -2,10 +2,12 @@
 //! their JSON bodies, kept while the `composes` table has not changed since they were read.
 //!
 //! Clients poll these endpoints (the `odcs` client waits for a compose by GETting it every few
-//! seconds; dashboards page the list), and between two changes of the table every answer is
-//! the same. Validity is the change generation of [`crate::db::changes`]: an entry is served
-//! only while the generation it was read at is still current, so a compose written by this
-//! process is never served stale, and one written by another process at most
+//! seconds; dashboards page the list), and between two changes every answer is the same.
+//! Validity comes from [`crate::db::changes`]: a compose's body is served while that compose
+//! has not changed (and no reset happened) since it was read, so POSTs and other composes'
+//! changes leave it cached; a list page is served only while the table's generation it was
+//! read at is still current. A compose written by this process is never served stale, and one
+//! written by another process at most
 //! [`crate::db::changes::FRESH`] after its commit (typically one
 //! [`crate::db::changes::WATCH_INTERVAL`]). Nothing is served while the cross-process watcher is
 //! disconnected or has not looked recently.
@@ -42,15 +44,31 @@ pub enum Lookup {
     Off,
 }
 
-/// The generation a miss started at (taken before the database read).
+/// The generation and reset epoch a miss started at (taken before the database read).
 #[derive(Debug, Clone, Copy)]
-pub struct Ticket(u64);
+pub struct Ticket {
+    generation: u64,
+    reset: u64,
+}
 
 #[derive(Debug, Default)]
 struct Inner {
-    generation: u64,
+    /// The reset epoch everything held was read at.
+    reset: u64,
+    /// The generation the list pages held were read at.
+    lists_generation: u64,
     bytes: usize,
-    map: HashMap<Key, Bytes>,
+    /// Compose bodies with the generation each was read at.
+    composes: HashMap<i64, (u64, Bytes)>,
+    lists: HashMap<Box<str>, Bytes>,
+}
+
+impl Inner {
+    fn clear(&mut self) {
+        self.composes.clear();
+        self.lists.clear();
+        self.bytes = 0;
+    }
 }
 
 #[derive(Debug)]
@@ -80,43 +98,90 @@ impl ResponseCache {
             self.bypassed.fetch_add(1, Ordering::Relaxed);
             return Lookup::Off;
         }
-        let generation = changes::generation();
+        let ticket = Ticket {
+            generation: changes::generation(),
+            reset: changes::reset_epoch(),
+        };
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        if inner.generation != generation {
-            // Everything held was read at an older generation.
-            inner.map.clear();
-            inner.bytes = 0;
-            inner.generation = generation;
+        if inner.reset != ticket.reset {
+            // Everything held was read before a reset.
+            inner.clear();
+            inner.reset = ticket.reset;
         }
-        match inner.map.get(key) {
+        let found = match key {
+            Key::Compose(id) => match inner.composes.get(id) {
+                Some((read_at, body))
+                    if changes::compose_unchanged_since(*id, *read_at, ticket.reset) =>
+                {
+                    Some(body.clone())
+                }
+                Some(_) => {
+                    if let Some((_, old)) = inner.composes.remove(id) {
+                        inner.bytes -= old.len();
+                    }
+                    None
+                }
+                None => None,
+            },
+            Key::List(q) => {
+                if inner.lists_generation != ticket.generation {
+                    // Every page held was read at an older generation of the table.
+                    let held: usize = inner.lists.values().map(Bytes::len).sum();
+                    inner.lists.clear();
+                    inner.bytes -= held;
+                    inner.lists_generation = ticket.generation;
+                }
+                inner.lists.get(q).cloned()
+            }
+        };
+        match found {
             Some(body) => {
                 self.hits.fetch_add(1, Ordering::Relaxed);
-                Lookup::Hit(body.clone())
+                Lookup::Hit(body)
             }
             None => {
                 self.misses.fetch_add(1, Ordering::Relaxed);
-                Lookup::Miss(Ticket(generation))
+                Lookup::Miss(ticket)
             }
         }
     }
 
-    /// Keeps `body` for `key` if nothing changed since `ticket` was taken. (A watcher that
-    /// disconnects meanwhile moves the generation, so its ticket no longer matches.)
+    /// Keeps `body` for `key` if what it was read from did not change since `ticket` was
+    /// taken. (A watcher that disconnects meanwhile resets, so its ticket no longer matches.)
     pub fn store(&self, key: Key, ticket: Ticket, body: Bytes) {
         if body.len() > self.max_bytes {
             return;
         }
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        // The generation is read under the lock that `lookup` clears under.
-        if changes::generation() != ticket.0 || inner.generation != ticket.0 {
+        // Checked under the lock that `lookup` clears under.
+        if inner.reset != ticket.reset {
+            return;
+        }
+        let current = match &key {
+            Key::Compose(id) => {
+                changes::compose_unchanged_since(*id, ticket.generation, ticket.reset)
+            }
+            Key::List(_) => {
+                changes::generation() == ticket.generation
+                    && inner.lists_generation == ticket.generation
+                    && changes::reset_epoch() == ticket.reset
+            }
+        };
+        if !current {
             return;
         }
         if inner.bytes + body.len() > self.max_bytes {
-            inner.map.clear();
-            inner.bytes = 0;
+            inner.clear();
         }
         inner.bytes += body.len();
-        if let Some(old) = inner.map.insert(key, body) {
+        let old = match key {
+            Key::Compose(id) => inner
+                .composes
+                .insert(id, (ticket.generation, body))
+                .map(|(_, b)| b),
+            Key::List(q) => inner.lists.insert(q, body),
+        };
+        if let Some(old) = old {
             inner.bytes -= old.len();
         }
     }
@@ -189,6 +254,36 @@ mod tests {
         }
         changes::bump();
         assert!(matches!(cache.lookup(&Key::Compose(1)), Lookup::Miss(_)));
+    }
+
+    #[test]
+    fn a_compose_stays_cached_while_only_others_change_and_lists_do_not() {
+        // Ids of their own (unit tests share the process's change state).
+        let (a, b) = (-1001, -1002);
+        let cache = ResponseCache::new(1 << 20, live());
+        let (Lookup::Miss(ta), Lookup::Miss(tl)) = (
+            cache.lookup(&Key::Compose(a)),
+            cache.lookup(&Key::List("p".into())),
+        ) else {
+            panic!("empty cache")
+        };
+        cache.store(Key::Compose(a), ta, Bytes::from_static(b"a"));
+        cache.store(Key::List("p".into()), tl, Bytes::from_static(b"[a]"));
+        let r = changes::reset_epoch();
+        changes::compose_changed(b);
+        if changes::reset_epoch() != r {
+            return; // another test reset meanwhile: nothing to conclude
+        }
+        assert!(
+            matches!(cache.lookup(&Key::Compose(a)), Lookup::Hit(_)),
+            "another compose changed: a's body is current"
+        );
+        assert!(
+            matches!(cache.lookup(&Key::List("p".into())), Lookup::Miss(_)),
+            "the table changed: its list pages are not"
+        );
+        changes::compose_changed(a);
+        assert!(matches!(cache.lookup(&Key::Compose(a)), Lookup::Miss(_)));
     }
 
     #[test]

@@ -327,8 +327,11 @@ both_backends!(cached_reads_follow_this_process_writes, |app| {
 // LISTEN/NOTIFY, SQLite's `PRAGMA data_version`.
 both_backends!(cached_reads_see_other_processes_writes, |app| {
     let id = app.tag_compose("f40").await;
+    let untouched = app.tag_compose("f41").await;
     let path = format!("/api/1/composes/{id}");
+    let untouched_path = format!("/api/1/composes/{untouched}");
     until_cached(&app, &path).await;
+    until_cached(&app, &untouched_path).await;
     until_cached(&app, "/api/1/composes/?owner=someone-else").await;
     other_process_sql(
         &app,
@@ -346,6 +349,14 @@ both_backends!(cached_reads_see_other_processes_writes, |app| {
     assert!(seen, "the other process's change never reached GET by id");
     let list = app.get("/api/1/composes/?owner=someone-else").await.json();
     assert_eq!(list["meta"]["total"], 1, "{list}");
+    // The change named its compose: the other compose's body is still served from the cache.
+    let before = cache_counts(&app).await.0;
+    app.get(&untouched_path).await;
+    assert_eq!(
+        cache_counts(&app).await.0,
+        before + 1,
+        "a change of compose {id} emptied the cached compose {untouched}"
+    );
 });
 
 /// Runs `sql` on a connection of its own, outside composed's code (as another process would).
