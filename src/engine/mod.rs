@@ -144,24 +144,8 @@ fn files(job: &Job, mut candidates: Vec<pkgset::Candidate>) -> Result<usize, Eng
     // (a link costs the kernel tens of microseconds: on a big compose they take as long as
     // the repodata).
     std::thread::scope(|scope| -> Result<(), EngineError> {
-        let linker = scope.spawn(|| repodata::link_all(&variant, &plan, cancel));
-        let written = (|| -> Result<(), EngineError> {
-            let repos = repodata::write_all(&variant, &plan, &job.settings.engine, cancel)?;
-            job.done("repodata", repos, t);
-            let t = Instant::now();
-            let facts = metadata::Facts {
-                compose: c,
-                arches: &job.arches,
-                selected: &selected,
-                plan: &plan,
-                compose_id: &job.compose_id,
-                event: job.event,
-            };
-            let written = metadata::write(staging.root(), &facts, &job.settings.composes)?
-                + pungi_config::write(staging.root(), c, &job.settings)?;
-            job.done("metadata", written, t);
-            Ok(())
-        })();
+        let linker = scope.spawn(|| tree::link_all(&variant, &plan, cancel));
+        let written = repodata_and_metadata(job, staging.root(), &variant, &plan, &selected, t);
         let linked = linker
             .join()
             .unwrap_or_else(|_| Err(EngineError("linking thread panicked".into())));
@@ -176,4 +160,32 @@ fn files(job: &Job, mut candidates: Vec<pkgset::Candidate>) -> Result<usize, Eng
     staging.publish(cancel)?;
     job.done("publish", selected.len(), t);
     Ok(selected.len())
+}
+
+/// Phases 4 and 5 into the tree at `root`: the repodata of every repository below `variant`,
+/// then the metadata (`t`: when the tree phase started).
+fn repodata_and_metadata(
+    job: &Job,
+    root: &std::path::Path,
+    variant: &std::path::Path,
+    plan: &tree::Plan<'_>,
+    selected: &[gather::Selected],
+    t: Instant,
+) -> Result<(), EngineError> {
+    let c = &job.compose;
+    let repos = repodata::write_all(variant, plan, &job.settings.engine, &job.cancel)?;
+    job.done("repodata", repos, t);
+    let t = Instant::now();
+    let facts = metadata::Facts {
+        compose: c,
+        arches: &job.arches,
+        selected,
+        plan,
+        compose_id: &job.compose_id,
+        event: job.event,
+    };
+    let written = metadata::write(root, &facts, &job.settings.composes)?
+        + pungi_config::write(root, c, &job.settings)?;
+    job.done("metadata", written, t);
+    Ok(())
 }

@@ -1,7 +1,7 @@
 //! Phase 4, repodata: the `repodata/` of each repository of the plan (primary, filelists and
 //! other compressed each on its own thread by the vendored `rpmrepo_metadata`, which records
 //! their open checksums while writing), from each package's XML rendered once per process. The
-//! packages are linked by the tree phase meanwhile ([`link_all`]).
+//! packages are linked by the tree phase meanwhile ([`super::tree::link_all`]).
 
 use std::path::Path;
 
@@ -11,7 +11,7 @@ use rpmrepo_metadata::{
 
 use super::base::{Cancel, EngineError, on_every_core};
 use super::gather::Selected;
-use super::tree::{self, Plan};
+use super::tree::Plan;
 use crate::config::EngineSettings;
 
 /// Writes every repository of `plan` below `variant`; returns how many.
@@ -72,27 +72,4 @@ fn write_repo(
     }
     w.finish().map_err(|e| err(&e))?;
     Ok(())
-}
-
-/// Links the packages of every repository of `plan` below `variant` (the tree phase's files),
-/// meant to run while the repodata and metadata are written: on two threads, as the kernel's
-/// work for a link is mostly path walks and inode updates that do not wait on each other
-/// (10,000 links into one directory: 0.24 s on one thread, 0.18 s on two, measured apart).
-pub fn link_all(variant: &Path, plan: &Plan<'_>, cancel: &Cancel) -> Result<usize, EngineError> {
-    let mut n = 0;
-    for repo in plan.repos() {
-        let dir = variant.join(&repo.rel);
-        let even: Vec<&Selected> = repo.pkgs.iter().copied().step_by(2).collect();
-        let odd: Vec<&Selected> = repo.pkgs.iter().copied().skip(1).step_by(2).collect();
-        std::thread::scope(|scope| {
-            let other = scope.spawn(|| tree::link_packages(&dir, &odd, cancel));
-            let mine = tree::link_packages(&dir, &even, cancel);
-            let theirs = other
-                .join()
-                .unwrap_or_else(|_| Err(EngineError("linking thread panicked".into())));
-            mine.and(theirs)
-        })?;
-        n += repo.pkgs.len();
-    }
-    Ok(n)
 }

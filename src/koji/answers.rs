@@ -158,9 +158,12 @@ pub(super) fn is_past(hub: &str, event: i64) -> bool {
 
 fn last_event_cell(hub: &str) -> Arc<AtomicI64> {
     let mut m = cache().last_events.lock().expect("koji last events");
-    m.entry(hub.to_string())
-        .or_insert_with(|| Arc::new(AtomicI64::new(i64::MIN)))
-        .clone()
+    if let Some(cell) = m.get(hub) {
+        return cell.clone();
+    }
+    let cell = Arc::new(AtomicI64::new(i64::MIN));
+    m.insert(hub.to_string(), cell.clone());
+    cell
 }
 
 fn get(key: &Key) -> Option<Answer> {

@@ -24,21 +24,25 @@ pub fn request_base_url(req: &HttpRequest) -> String {
     let info = req.connection_info();
     let scheme = h("x-scheme").unwrap_or_else(|| info.scheme().to_string());
     let host = h("x-forwarded-host").unwrap_or_else(|| info.host().to_string());
-    let script = h("x-script-name").unwrap_or_default();
-    format!("{scheme}://{host}{}", script.trim_end_matches('/'))
+    let script = script_name(req.headers()).unwrap_or_default();
+    format!("{scheme}://{host}{script}")
+}
+
+/// The mount prefix a reverse proxy names in `X-Script-Name`, without a trailing slash
+/// (`None` when absent, empty or `/`).
+fn script_name(headers: &header::HeaderMap) -> Option<String> {
+    headers
+        .get("x-script-name")
+        .and_then(|v| v.to_str().ok())
+        .map(|p| p.trim_end_matches('/').to_string())
+        .filter(|p| !p.is_empty())
 }
 
 /// Strips the `X-Script-Name` prefix a reverse proxy may also leave on the path (it mounts the
 /// service at `/odcs` and forwards `/odcs/api/1/composes/`), before routing, as ODCS's
 /// middleware does. A path that does not start with the prefix is left alone.
 pub fn strip_script_name(req: &mut actix_web::dev::ServiceRequest) {
-    let Some(prefix) = req
-        .headers()
-        .get("x-script-name")
-        .and_then(|v| v.to_str().ok())
-        .map(|p| p.trim_end_matches('/').to_string())
-        .filter(|p| p.starts_with('/') && p.len() > 1)
-    else {
+    let Some(prefix) = script_name(req.headers()).filter(|p| p.starts_with('/')) else {
         return;
     };
     let path = req.path();

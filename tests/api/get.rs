@@ -249,16 +249,17 @@ both_backends!(get_list_pagination_215, |app| {
     let j = app.get("/api/1/composes/?per_page=100000000").await.json();
     assert_eq!(j["meta"]["per_page"], app.settings.server.max_per_page);
     // Proxy headers shape the links.
-    let r = app
-        .client
-        .get(app.url("/api/1/composes/"))
-        .header("X-Forwarded-Host", "odcs.example.com")
-        .header("X-Scheme", "https")
-        .header("X-Script-Name", "/odcs")
-        .send()
+    let j = app
+        .get_with_headers(
+            "/api/1/composes/",
+            &[
+                ("X-Forwarded-Host", "odcs.example.com"),
+                ("X-Scheme", "https"),
+                ("X-Script-Name", "/odcs"),
+            ],
+        )
         .await
-        .unwrap();
-    let j: serde_json::Value = r.json().await.unwrap();
+        .json();
     assert_eq!(
         j["meta"]["first"],
         "https://odcs.example.com/odcs/api/1/composes/?page=1&per_page=10"

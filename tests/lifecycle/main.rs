@@ -813,11 +813,7 @@ async fn sigkill_loses_no_acknowledged_post(db_url: String) {
     cluster.wait_ready().await;
     let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<i64>::new()));
     let source = repo.path().to_string_lossy().into_owned();
-    let cluster = std::sync::Arc::new(tokio::sync::Mutex::new(cluster));
-    let (base, client) = {
-        let c = cluster.lock().await;
-        (c.base.clone(), c.client.clone())
-    };
+    let (base, client) = (cluster.base.clone(), cluster.client.clone());
     let posters: Vec<_> = (0..16)
         .map(|_| {
             let (acked, base, client, source) =
@@ -843,7 +839,7 @@ async fn sigkill_loses_no_acknowledged_post(db_url: String) {
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    cluster.lock().await.kill("api");
+    cluster.kill("api");
     for p in posters {
         p.await.unwrap();
     }
@@ -853,7 +849,6 @@ async fn sigkill_loses_no_acknowledged_post(db_url: String) {
         "the load was real: {} POSTs answered",
         acked.len()
     );
-    let mut cluster = cluster.lock().await;
     cluster.start("api", &["api"]);
     cluster.wait_ready().await;
     let mut lost = vec![];
