@@ -68,6 +68,7 @@ pub fn run_once(pool: &DbPool, settings: &Settings, now: NaiveDateTime) -> Resul
     let mut conn = pool.get().map_err(|e| DbError::Pool(e.to_string()))?;
     let mut report = Report::default();
     let mut to_delete = Vec::new();
+    let mut logs_to_delete = Vec::new();
     write_tx(&mut conn, |c| -> Result<(), DbError> {
         for compose in q::expired(c, now, 500)? {
             let removed = q::transition(
@@ -79,6 +80,11 @@ pub fn run_once(pool: &DbPool, settings: &Settings, now: NaiveDateTime) -> Resul
                 &settings.composes,
             )?;
             report.removed.push(removed.id);
+            // A failed (or reusing) compose's log lives beside the directories.
+            logs_to_delete.push(crate::layout::live_log(
+                &crate::layout::target_base(&removed, settings),
+                removed.id,
+            ));
             // The data lives in the directory of the compose that generated it (the reused
             // one); it goes once that compose and every compose reusing it are removed.
             let owner = match compose.reused_id {
@@ -150,6 +156,9 @@ pub fn run_once(pool: &DbPool, settings: &Settings, now: NaiveDateTime) -> Resul
         report.reaped_jobs = crate::queue::reap_expired_leases(c, now)?;
         Ok(())
     })?;
+    for log in logs_to_delete {
+        let _ = std::fs::remove_file(log);
+    }
     for dir in to_delete {
         delete_dir(&dir);
     }

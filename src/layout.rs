@@ -1,6 +1,7 @@
 //! Where composes live on the compose mount (contract §2.6): the target directory of a compose,
 //! its `odcs-<N>` directory, and the temporary directories generations build in
-//! (`.odcs-<N>.tmp-<host>-<pid>`), with the sweep of those a dead process left behind.
+//! (`.odcs-<N>.tmp-<host>-<pid>`), with the sweep of those a dead process left behind, and
+//! where a compose's log is while it has no directory (`.odcs-<N>.log`).
 //! Below the engine, the worker and the cleanup round, which all need the same names.
 
 use std::path::{Path, PathBuf};
@@ -24,6 +25,17 @@ pub fn compose_name(id: i64) -> String {
 /// The directory a compose's data lives in.
 pub fn compose_dir(c: &Compose, settings: &Settings) -> PathBuf {
     target_base(c, settings).join(compose_name(c.id))
+}
+
+/// The name of a compose's log in its directory, where ODCS has Pungi's stderr.
+pub const LOG_NAME: &str = "pungi-stderr.log";
+
+/// `.odcs-<N>.log` beside the compose directories: the log of compose `id` while it
+/// generates (the directory does not exist yet), and of a failed compose, which has none.
+/// A done compose's `odcs-<N>/pungi-stderr.log` is the same file, linked in before the
+/// rename.
+pub fn live_log(base: &Path, id: i64) -> PathBuf {
+    base.join(format!(".{}.log", compose_name(id)))
 }
 
 /// `.odcs-<N>.tmp-<host>-<pid>`: where this process builds compose `id` before the rename.

@@ -6,6 +6,8 @@ pub mod app;
 pub mod auth;
 pub mod bus;
 pub mod cleanup;
+pub mod compose_diff;
+pub mod compose_log;
 pub mod config;
 pub mod db;
 pub mod domain;

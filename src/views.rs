@@ -112,16 +112,19 @@ pub struct ComposeView {
     pub toplevel_url: String,
 }
 
+/// `toplevel_url`: the compose's directory under `composes.target_dir_url`, for a compose in
+/// the default target directory (`None` for the others, which ODCS gives no URL either).
+pub fn toplevel_url(c: &Compose, settings: &ComposeSettings) -> Option<String> {
+    (target_dir_name(c, settings) == "default")
+        .then(|| url_join(&settings.target_dir_url, &compose_name(c)))
+}
+
 impl ComposeView {
     pub fn new(c: &Compose, settings: &ComposeSettings, with_dump: bool) -> Self {
         let name = compose_name(c);
         let target = target_dir_name(c, settings);
         let default_dir = target == "default";
-        let toplevel_url = if default_dir {
-            url_join(&settings.target_dir_url, &name)
-        } else {
-            String::new()
-        };
+        let toplevel_url = toplevel_url(c, settings).unwrap_or_default();
         let raw = c.source_type == SourceType::RawConfig.code();
         let (result_repo, result_repofile) = if default_dir && !raw {
             let repo = url_join(&toplevel_url, "compose/Temporary");

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 
+use crate::compose_log::ComposeLog;
 use crate::config::Settings;
 use crate::db::composes as q;
 use crate::db::models::{Compose, Job};
@@ -172,6 +173,23 @@ impl Worker {
             owner = %self.owner,
             "generating compose"
         );
+        let base = layout::target_base(&compose, &self.settings);
+        let log = match ComposeLog::open(&base, compose.id) {
+            Ok(l) => Some(Arc::new(l)),
+            Err(e) => {
+                tracing::warn!(compose = compose.id, error = %e, "cannot open the compose's log; generating without it");
+                None
+            }
+        };
+        if let Some(l) = &log {
+            l.info(
+                "state",
+                &format!(
+                    "generating on {} (attempt {} of {})",
+                    self.owner, job.attempts, job.max_attempts
+                ),
+            );
+        }
         let cancel = Cancel::default();
         let heartbeat = tokio::spawn(heartbeat(
             self.pool.clone(),
@@ -191,6 +209,16 @@ impl Worker {
                 None
             }
         };
+        if let (Some(r), Some(l)) = (&reused, &log) {
+            l.info(
+                "reuse",
+                &format!(
+                    "reuses compose {} ({})",
+                    r.id,
+                    crate::domain::state_name(r.state)
+                ),
+            );
+        }
         let result = match &reused {
             Some(r) => Ok(engine::Outcome {
                 koji_event: compose.koji_event,
@@ -204,7 +232,10 @@ impl Worker {
                     koji,
                     host: &self.host,
                     cancel: cancel.clone(),
-                    progress: Arc::new(engine::LogProgress),
+                    progress: match &log {
+                        Some(l) => l.clone(),
+                        None => Arc::new(engine::LogProgress),
+                    },
                 };
                 // The engine stops by itself once `cancel` is set (between files, and its
                 // Koji calls are abandoned); awaiting it means no file work outlives the job.
@@ -217,19 +248,50 @@ impl Worker {
         let transient = matches!(&result, Err(e) if e.0.starts_with("Koji connection has failed") && (e.0.contains("unreachable") || e.0.contains("timed out") || e.0.contains("HTTP 5")));
         let dir = layout::compose_dir(&compose, &self.settings);
         let secs = started.elapsed().as_secs_f64();
+        let log_url = crate::views::toplevel_url(&compose, &self.settings.composes)
+            .map(|u| format!("{u}/{}", layout::LOG_NAME));
         let data = Arc::new((
             self.pool.clone(),
             self.settings.clone(),
             self.owner.clone(),
             job.clone(),
             compose,
-            result,
+            result.clone(),
         ));
         let recorded = retry_db("record the compose result", move || {
             let (p, s, owner, job, compose, result) = &*data;
-            record(p, s, owner, job, compose, reused, result, transient, secs)
+            record(
+                p,
+                s,
+                owner,
+                job,
+                compose,
+                reused,
+                result,
+                transient,
+                secs,
+                log_url.as_deref(),
+            )
         })
         .await;
+        if let Some(l) = &log {
+            match (&recorded, &result) {
+                (Recorded::Yes, Ok(out)) if reused.is_none() => {
+                    l.info("state", &format!("done: {} RPMs in {secs:.3} s", out.rpms));
+                    l.published(&dir);
+                    self.record_phases(l.phases()).await;
+                }
+                (Recorded::Yes, Ok(_)) => l.info("state", "done (reused)"),
+                (Recorded::Yes, Err(e)) if transient && job.attempts < job.max_attempts => {
+                    l.warning("state", &format!("transient failure, to be retried: {e}"))
+                }
+                (Recorded::Yes, Err(e)) => l.error("state", &format!("failed: {e}")),
+                _ => l.warning(
+                    "state",
+                    "result discarded: the compose left generating or the job's lease was lost",
+                ),
+            }
+        }
         if recorded == Recorded::Discarded && generated_here {
             // Canceled meanwhile: the tree this attempt renamed into place is not a compose.
             tracing::info!(
@@ -265,6 +327,20 @@ impl Worker {
         .await;
         if !matches!(r, Ok(Ok(_))) {
             tracing::warn!(compose = id, "cannot record that the compose is generating");
+        }
+    }
+
+    /// Adds a generated compose's phase durations to the metrics' histograms (best effort: a
+    /// database error costs a sample, never the compose).
+    async fn record_phases(&self, phases: Vec<(&'static str, Duration)>) {
+        let p = self.pool.clone();
+        let r = tokio::task::spawn_blocking(move || -> Result<(), DbError> {
+            let mut c = p.get().map_err(|e| DbError::Pool(e.to_string()))?;
+            write_tx(&mut c, |c| Ok(crate::db::phases::record(c, &phases)?))
+        })
+        .await;
+        if !matches!(r, Ok(Ok(()))) {
+            tracing::warn!("cannot record the phase durations of a compose");
         }
     }
 
@@ -348,6 +424,7 @@ fn record(
     result: &Result<engine::Outcome, engine::EngineError>,
     transient: bool,
     secs: f64,
+    log_url: Option<&str>,
 ) -> Result<Recorded, DbError> {
     let mut conn = pool.get().map_err(|e| DbError::Pool(e.to_string()))?;
     let s = &settings.composes;
@@ -460,7 +537,10 @@ fn record(
                     c,
                     &current,
                     State::Failed,
-                    Some(format!("Error while generating compose: {e}")),
+                    Some(match log_url {
+                        Some(url) => format!("Error while generating compose: {e}\nLog: {url}"),
+                        None => format!("Error while generating compose: {e}"),
+                    }),
                     now,
                     s,
                 )?;

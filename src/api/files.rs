@@ -139,7 +139,10 @@ fn confined(root: &Path, path: &Path) -> bool {
 fn resolve(root: &Root, mount: &str, segments: &[String]) -> Result<Found, ApiError> {
     let base = root.canonical().ok_or_else(not_found)?;
     let requested: PathBuf = segments.iter().fold(base.to_path_buf(), |p, s| p.join(s));
-    let real = std::fs::canonicalize(&requested).map_err(|_| not_found())?;
+    let real = match std::fs::canonicalize(&requested) {
+        Ok(r) => r,
+        Err(_) => return live_log(base, segments, &requested),
+    };
     if !confined(base, &real) {
         return Err(not_found());
     }
@@ -157,9 +160,44 @@ fn resolve(root: &Root, mount: &str, segments: &[String]) -> Result<Found, ApiEr
     }
     // The requested name (not the link target's) gives Content-Type and Content-Disposition,
     // as before.
-    NamedFile::from_file(file, &requested)
-        .map(|f| Found::File(Box::new(f)))
-        .map_err(|_| not_found())
+    named(file, &requested)
+}
+
+/// A file as served; a log is `text/plain` without a charset, so that a client counting the
+/// characters it decoded (`odcs --watch` asks for `Range: bytes=<that count>-`) counts bytes.
+fn named(file: std::fs::File, requested: &Path) -> Result<Found, ApiError> {
+    let f = NamedFile::from_file(file, requested).map_err(|_| not_found())?;
+    let f = if requested.extension().is_some_and(|e| e == "log") {
+        f.set_content_type(actix_web::mime::TEXT_PLAIN)
+            .prefer_utf8(false)
+    } else {
+        f
+    };
+    Ok(Found::File(Box::new(f)))
+}
+
+/// `odcs-<N>/pungi-stderr.log` of a compose that has no directory (yet, or at all: it is
+/// generating or failed) is its log beside the directories, `.odcs-<N>.log`
+/// (`layout::live_log`), a regular file (not a symlink) directly in the root.
+fn live_log(base: &Path, segments: &[String], requested: &Path) -> Result<Found, ApiError> {
+    let id = match segments {
+        [dir, file] if file == crate::layout::LOG_NAME => dir
+            .strip_prefix("odcs-")
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|n| n.parse::<i64>().ok())
+            .ok_or_else(not_found)?,
+        _ => return Err(not_found()),
+    };
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(crate::layout::live_log(base, id))
+        .map_err(|_| not_found())?;
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return Err(not_found());
+    }
+    named(file, requested)
 }
 
 /// Where the kernel says the opened file is, when it says (Linux `/proc`): a path swapped for a

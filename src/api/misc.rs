@@ -72,7 +72,8 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         let counts = crate::db::composes::counts(c)?;
         let pending = crate::db::composes::count_pending_messages(c)?;
         let jobs = crate::queue::counts(c)?;
-        let bus = crate::bus::counters::render(c, amqp)?;
+        let mut bus = crate::bus::counters::render(c, amqp)?;
+        bus.push_str(&crate::db::phases::render(c)?);
         Ok((counts, pending, jobs, bus))
     })
     .await?;

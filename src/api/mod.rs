@@ -1,6 +1,8 @@
 //! The HTTP API. Every route is in [`configure`]; handlers are grouped by resource.
 
 pub mod composes;
+pub mod diff;
+pub mod events;
 pub mod files;
 pub mod misc;
 pub mod openapi;
@@ -76,6 +78,20 @@ pub fn configure(
                 Method::HEAD,
                 Method::PATCH,
                 Method::DELETE,
+                Method::OPTIONS,
+            ]))),
+    )
+    .service(
+        web::resource("/api/1/composes/{id:[0-9]+}/events")
+            .route(web::get().to(events::compose_events))
+            .default_service(web::to(method_not_allowed(&[Method::GET, Method::OPTIONS]))),
+    )
+    .service(
+        web::resource("/api/1/composes/{a:[0-9]+}/diff/{b:[0-9]+}")
+            .route(get_or_head().to(diff::compose_diff))
+            .default_service(web::to(method_not_allowed(&[
+                Method::GET,
+                Method::HEAD,
                 Method::OPTIONS,
             ]))),
     )

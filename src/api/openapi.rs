@@ -15,6 +15,8 @@ use utoipa::OpenApi;
         super::composes::create_compose,
         super::composes::renew_compose,
         super::composes::delete_compose,
+        super::events::compose_events,
+        super::diff::compose_diff,
         super::misc::about,
         super::misc::metrics,
         super::triggers::list_triggers,

@@ -7,6 +7,7 @@ pub mod composes;
 pub mod listen;
 pub mod models;
 pub mod new_row;
+pub mod phases;
 pub mod schema;
 pub mod users;
 

@@ -75,6 +75,7 @@ diesel::table! {
         sent_at -> Nullable<Timestamp>,
         attempts -> Integer,
         amqp_sent_at -> Nullable<Timestamp>,
+        notified_at -> Nullable<Timestamp>,
     }
 }
 
@@ -109,11 +110,47 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    phase_histogram (phase, le) {
+        phase -> Text,
+        le -> Text,
+        total -> BigInt,
+    }
+}
+
+diesel::table! {
+    compose_notify (compose_id) {
+        compose_id -> BigInt,
+        spec -> Text,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> BigInt,
+        compose_id -> BigInt,
+        state -> Integer,
+        channel -> Text,
+        target -> Text,
+        rule -> Text,
+        delivery_id -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     composes,
     jobs,
     outbox,
     users,
     triggers,
-    bus_counters
+    bus_counters,
+    phase_histogram,
+    compose_notify,
+    notifications
 );

@@ -63,9 +63,25 @@ pub struct PhaseDone {
     pub elapsed: Duration,
 }
 
+/// How much a note matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warning,
+}
+
 /// Where the engine reports its progress; the caller decides what recording means.
 pub trait Progress: Send + Sync {
+    /// A phase of compose `compose` starts.
+    fn phase_start(&self, compose: i64, phase: &'static str);
     fn phase_done(&self, done: &PhaseDone);
+    /// A fact worth a line of the compose's log: what was resolved, what was tolerated.
+    fn note(&self, compose: i64, level: Level, phase: &'static str, message: &str);
+    /// The tree at `root` is complete and about to be renamed into place: the recorder may
+    /// add its own files to it (the compose's log).
+    fn publishing(&self, _root: &std::path::Path) -> Result<(), EngineError> {
+        Ok(())
+    }
 }
 
 /// Progress as log lines (`engine phase done`, with the compose, phase, items and ms).
@@ -73,6 +89,10 @@ pub trait Progress: Send + Sync {
 pub struct LogProgress;
 
 impl Progress for LogProgress {
+    fn phase_start(&self, compose: i64, phase: &'static str) {
+        tracing::debug!(compose, phase, "engine phase starts");
+    }
+
     fn phase_done(&self, d: &PhaseDone) {
         tracing::info!(
             compose = d.compose,
@@ -81,6 +101,13 @@ impl Progress for LogProgress {
             ms = d.elapsed.as_millis() as u64,
             "engine phase done"
         );
+    }
+
+    fn note(&self, compose: i64, level: Level, phase: &'static str, message: &str) {
+        match level {
+            Level::Info => tracing::info!(compose, phase, "{message}"),
+            Level::Warning => tracing::warn!(compose, phase, "{message}"),
+        }
     }
 }
 

@@ -171,13 +171,20 @@ impl Gathering {
     }
 }
 
+/// What the gather phase chose, and the dependencies it left unresolved (tolerated without
+/// `check_deps`; each `"<what> (required by <NEVRA>)"` as the check's message words them).
+pub struct Gathered {
+    pub selected: Vec<Selected>,
+    pub unresolved: Vec<String>,
+}
+
 /// The RPMs of `pkgs` (headers of `cands`, same order) that go into compose `c`.
 pub fn gather(
     c: &Compose,
     pkgs: &[Arc<Header>],
     cands: &[Candidate],
     arches: &[String],
-) -> Result<Vec<Selected>, EngineError> {
+) -> Result<Gathered, EngineError> {
     let requested = split(&c.packages);
     let mut g = Gathering {
         no_deps: has_flag(c, Flag::NoDeps),
@@ -234,7 +241,8 @@ pub fn gather(
             missing_sigs.join(", ")
         ));
     }
-    Ok(g.chosen
+    let selected = g
+        .chosen
         .iter()
         .map(|&i| Selected {
             pkg: pkgs[i].clone(),
@@ -242,7 +250,11 @@ pub fn gather(
             cat: category(&pkgs[i]),
             multilib_for: g.multilib_for.remove(&i).unwrap_or_default(),
         })
-        .collect())
+        .collect();
+    Ok(Gathered {
+        selected,
+        unresolved: g.unresolved,
+    })
 }
 
 /// Debuginfo (unless `nodeps`) and sources of the gathered builds.

@@ -30,7 +30,7 @@ pub mod tree;
 use std::sync::Arc;
 use std::time::Instant;
 
-pub use base::{Cancel, EngineError, LogProgress, PhaseDone, Progress};
+pub use base::{Cancel, EngineError, Level, LogProgress, PhaseDone, Progress};
 
 use crate::config::Settings;
 use crate::db::models::Compose;
@@ -86,6 +86,15 @@ struct Job {
 }
 
 impl Job {
+    fn start(&self, phase: &'static str) -> Instant {
+        self.progress.phase_start(self.compose.id, phase);
+        Instant::now()
+    }
+
+    fn note(&self, level: Level, phase: &'static str, message: &str) {
+        self.progress.note(self.compose.id, level, phase, message);
+    }
+
     fn done(&self, phase: &'static str, items: usize, since: Instant) {
         self.progress.phase_done(&PhaseDone {
             compose: self.compose.id,
@@ -99,10 +108,13 @@ impl Job {
 /// Generates compose `c`: the package set over the network, then the file phases on the
 /// blocking pool.
 pub async fn generate(c: &Compose, ctx: &Context<'_>) -> Result<Outcome, EngineError> {
+    ctx.progress.phase_start(c.id, "pkgset");
     let t = Instant::now();
     let arches = base::words(&c.arches);
     let set = pkgset::resolve(c, ctx.koji, ctx.settings, &arches, &ctx.cancel).await?;
     ctx.cancel.check()?;
+    ctx.progress
+        .note(c.id, Level::Info, "pkgset", &set.describe(c));
     let job = Job {
         compose: c.clone(),
         settings: ctx.settings.clone(),
@@ -131,12 +143,24 @@ pub async fn generate(c: &Compose, ctx: &Context<'_>) -> Result<Outcome, EngineE
 /// rename into place. Returns how many RPMs the compose holds.
 fn files(job: &Job, mut candidates: Vec<pkgset::Candidate>) -> Result<usize, EngineError> {
     let (c, cancel) = (&job.compose, &job.cancel);
-    let t = Instant::now();
+    let t = job.start("gather");
     let pkgs = pkgset::read_headers(&mut candidates, cancel)?;
-    let selected = gather::gather(c, &pkgs, &candidates, &job.arches)?;
+    let gathered = gather::gather(c, &pkgs, &candidates, &job.arches)?;
+    if !gathered.unresolved.is_empty() {
+        job.note(
+            Level::Warning,
+            "gather",
+            &format!(
+                "{} unresolved dependencies tolerated (no check_deps): nothing provides {}",
+                gathered.unresolved.len(),
+                gathered.unresolved.join("; nothing provides ")
+            ),
+        );
+    }
+    let selected = gathered.selected;
     job.done("gather", selected.len(), t);
 
-    let t = Instant::now();
+    let t = job.start("tree");
     let staging = tree::Staging::create(&layout::target_base(c, &job.settings), c.id, &job.host)?;
     let plan = tree::Plan::new(&selected, &job.arches);
     let variant = staging.variant();
@@ -145,7 +169,7 @@ fn files(job: &Job, mut candidates: Vec<pkgset::Candidate>) -> Result<usize, Eng
     // the repodata).
     std::thread::scope(|scope| -> Result<(), EngineError> {
         let linker = scope.spawn(|| tree::link_all(&variant, &plan, cancel));
-        let written = repodata_and_metadata(job, staging.root(), &variant, &plan, &selected, t);
+        let written = repodata_and_metadata(job, staging.root(), &variant, &plan, &selected);
         let linked = linker
             .join()
             .unwrap_or_else(|_| Err(EngineError("linking thread panicked".into())));
@@ -156,26 +180,27 @@ fn files(job: &Job, mut candidates: Vec<pkgset::Candidate>) -> Result<usize, Eng
         Ok(())
     })?;
 
-    let t = Instant::now();
+    let t = job.start("publish");
+    job.progress.publishing(staging.root())?;
     staging.publish(cancel)?;
     job.done("publish", selected.len(), t);
     Ok(selected.len())
 }
 
 /// Phases 4 and 5 into the tree at `root`: the repodata of every repository below `variant`,
-/// then the metadata (`t`: when the tree phase started).
+/// then the metadata.
 fn repodata_and_metadata(
     job: &Job,
     root: &std::path::Path,
     variant: &std::path::Path,
     plan: &tree::Plan<'_>,
     selected: &[gather::Selected],
-    t: Instant,
 ) -> Result<(), EngineError> {
     let c = &job.compose;
+    let t = job.start("repodata");
     let repos = repodata::write_all(variant, plan, &job.settings.engine, &job.cancel)?;
     job.done("repodata", repos, t);
-    let t = Instant::now();
+    let t = job.start("metadata");
     let facts = metadata::Facts {
         compose: c,
         arches: &job.arches,

@@ -35,6 +35,48 @@ pub struct PackageSet {
     pub event: Option<i64>,
 }
 
+impl PackageSet {
+    /// One line for the compose's log: what was resolved, at which Koji event, how much.
+    pub fn describe(&self, c: &Compose) -> String {
+        let what = match SourceType::from_code(c.source_type) {
+            Some(SourceType::Tag) => format!("Koji tag {}", c.source),
+            Some(SourceType::Build) => "Koji builds".to_string(),
+            Some(SourceType::Repo) => format!("repository {}", c.source),
+            Some(other) => other.name().to_string(),
+            None => "source".to_string(),
+        };
+        let builds: std::collections::BTreeSet<&str> = self
+            .candidates
+            .iter()
+            .map(|c| c.build_key.as_str())
+            .collect();
+        let unsigned = self
+            .candidates
+            .iter()
+            .filter(|c| c.missing_signature.is_some())
+            .count();
+        let mut line = format!(
+            "resolved {what}{}: {} RPM files of {} builds",
+            self.event
+                .map(|e| format!(" at Koji event {e}"))
+                .unwrap_or_default(),
+            self.candidates.len(),
+            builds.len()
+        );
+        if let Some(b) = c.builds.as_deref().filter(|b| !b.is_empty())
+            && SourceType::from_code(c.source_type) == Some(SourceType::Tag)
+        {
+            line.push_str(&format!(" (with builds {b})"));
+        }
+        if unsigned > 0 {
+            line.push_str(&format!(
+                ", {unsigned} without a copy signed by the sigkeys"
+            ));
+        }
+        line
+    }
+}
+
 /// The package set of compose `c` for `arches`. Koji calls are abandoned when `cancel` is set.
 pub async fn resolve(
     c: &Compose,

@@ -93,6 +93,12 @@ impl ResponseCache {
         }
     }
 
+    /// Whether the change watcher is live now: then a compose unchanged since a generation
+    /// (`db::changes::compose_unchanged_since`) needs no read to be known unchanged.
+    pub fn watcher_live(&self) -> bool {
+        self.watch.live()
+    }
+
     pub fn lookup(&self, key: &Key) -> Lookup {
         if !self.watch.live() {
             self.bypassed.fetch_add(1, Ordering::Relaxed);

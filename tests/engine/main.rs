@@ -10,6 +10,7 @@ mod rpms;
 #[path = "../api/support.rs"]
 #[allow(dead_code)]
 mod support;
+mod watch;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -621,11 +622,12 @@ async fn flags_sigkeys_builds_and_failures() {
     assert!(ok, "{out}");
     // An unknown tag fails with its name.
     let c = compose(&e.app, json!({"source": {"type": "tag", "source": "f99"}})).await;
+    assert_eq!(c["state_name"], "failed");
     assert_eq!(
-        (c["state_name"].as_str(), c["state_reason"].as_str()),
-        (
-            Some("failed"),
-            Some("Error while generating compose: Unknown Koji tag f99.")
+        c["state_reason"].as_str().unwrap(),
+        format!(
+            "Error while generating compose: Unknown Koji tag f99.\nLog: {}/pungi-stderr.log",
+            c["toplevel_url"].as_str().unwrap()
         )
     );
 }
