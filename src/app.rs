@@ -51,7 +51,8 @@ pub fn validate_settings(s: &Settings) -> Result<(), ConfigError> {
             s.server.log_format
         )));
     }
-    crate::bus::settings::validate(s).map_err(ConfigError::Invalid)
+    crate::bus::settings::validate(s).map_err(ConfigError::Invalid)?;
+    crate::notify::validate_settings(&s.notifications).map_err(ConfigError::Invalid)
 }
 
 /// Which parts of the service a process runs.
@@ -171,6 +172,7 @@ impl Application {
                         crate::web::request::strip_script_name(&mut req);
                         actix_web::dev::Service::call(srv, req)
                     })
+                    .configure(crate::ui::configure)
                     .configure(|cfg| crate::api::configure(cfg, serve.clone()))
             })
             .workers(workers)
@@ -222,6 +224,19 @@ impl Application {
             crate::leader::run_as_leader(&s, crate::leader::FEDMSG_RELAY, "fedmsg relay", || {
                 crate::bus::run_forever(pool.clone(), settings.clone())
             })
+            .await;
+        }));
+        let (pool, settings) = (self.pool.clone(), self.settings.clone());
+        self.background.push(tokio::spawn(async move {
+            // One relay at a time across processes; it also marks the state messages of
+            // composes nobody is to be told about.
+            let s = settings.clone();
+            crate::leader::run_as_leader(
+                &s,
+                crate::leader::NOTIFY_RELAY,
+                "notifications relay",
+                || crate::notify::run_forever(pool.clone(), settings.clone()),
+            )
             .await;
         }));
         // fedora-messaging relay, bus listeners, trigger rules (each off unless configured).

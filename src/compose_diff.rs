@@ -11,13 +11,13 @@ use serde::Serialize;
 /// One RPM as rpms.json lists it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Entry {
-    nevra: String,
-    name: String,
-    arch: String,
-    epoch: String,
-    version: String,
-    release: String,
-    sigkey: Option<String>,
+    pub nevra: String,
+    pub name: String,
+    pub arch: String,
+    pub epoch: String,
+    pub version: String,
+    pub release: String,
+    pub sigkey: Option<String>,
 }
 
 /// `name-epoch:version-release.arch` (epoch optional) into its parts.
@@ -143,7 +143,9 @@ fn evr_cmp(a: &Entry, b: &Entry) -> std::cmp::Ordering {
 
 /// The changes from `old` to `new` of one arch and category.
 fn compare(old: &[Entry], new: &[Entry]) -> Changes {
-    let mut by_name: BTreeMap<(&str, &str), (Vec<&Entry>, Vec<&Entry>)> = BTreeMap::new();
+    // (name, RPM arch) → (its RPMs before, its RPMs after)
+    type Sides<'a> = (Vec<&'a Entry>, Vec<&'a Entry>);
+    let mut by_name: BTreeMap<(&str, &str), Sides<'_>> = BTreeMap::new();
     for e in old {
         by_name.entry((&e.name, &e.arch)).or_default().0.push(e);
     }

@@ -17,6 +17,7 @@ const RETRY: Duration = Duration::from_secs(3);
 /// Advisory lock keys.
 pub const FEDMSG_RELAY: i64 = 0x636f_6d70_0001;
 pub const AMQP_RELAY: i64 = 0x636f_6d70_0002;
+pub const NOTIFY_RELAY: i64 = 0x636f_6d70_0003;
 
 #[derive(QueryableByName)]
 struct Locked {

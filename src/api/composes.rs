@@ -332,14 +332,36 @@ pub async fn create_compose(
     identity: Identity,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    // Who may POST is decided before the body is read (and again with it).
     identity.require_scope(&state.settings, "new-compose")?;
     policy::require_allowed_client(&identity, &state.settings.auth)?;
     let bytes = read_body(&req, payload, state.settings.server.max_body_bytes).await?;
     let body = parse_json_body(&bytes)?;
-    let request = domain::parse_compose_request(&body, &state.settings.composes)?;
+    let compose = create_from_body(&body, &identity, &state).await?;
+    Ok(HttpResponse::Ok().json(ComposeView::new(&compose, &state.settings.composes, false)))
+}
+
+/// A POST's body (parsed) → the stored compose in `wait`, through every check of the API
+/// (scope, allowed clients, the validation pipeline, servability, policy). The web UI's form
+/// comes here too.
+pub async fn create_from_body(
+    body: &Value,
+    identity: &Identity,
+    state: &web::Data<AppState>,
+) -> Result<crate::db::models::Compose, ApiError> {
+    identity.require_scope(&state.settings, "new-compose")?;
+    policy::require_allowed_client(identity, &state.settings.auth)?;
+    let request = domain::parse_compose_request(body, &state.settings.composes)?;
     servable(request.source_type, &state.settings)?;
+    // composed's addition: the request's own notification targets (docs/notifications.md).
+    let notify = crate::notify::parse_request(
+        body.get("notify"),
+        body.get("notify_states"),
+        &state.settings.notifications,
+    )
+    .map_err(ApiError::bad_request)?;
     policy::check_compose(
-        &identity,
+        identity,
         &state.settings.auth,
         &state.settings.composes,
         &policy::attrs_of_request(&request),
@@ -352,13 +374,19 @@ pub async fn create_compose(
         &state.settings.composes,
     );
     let settings = state.settings.clone();
-    let compose = db(&state, move |c| {
-        Ok(write_tx(c, |c| q::insert(c, &row, &settings.composes))?)
+    let compose = db(state, move |c| {
+        Ok(write_tx(c, |c| {
+            let compose = q::insert(c, &row, &settings.composes)?;
+            if let Some(n) = &notify {
+                crate::notify::store_request(c, compose.id, n)?;
+            }
+            Ok::<_, diesel::result::Error>(compose)
+        })?)
     })
     .await?;
     crate::queue::wake_local();
     tracing::info!(compose = compose.id, owner = %compose.owner, source_type = compose.source_type, source = %compose.source, "compose requested");
-    Ok(HttpResponse::Ok().json(ComposeView::new(&compose, &state.settings.composes, false)))
+    Ok(compose)
 }
 
 /// A request this deployment cannot generate is refused at once, naming the missing setting,
@@ -428,10 +456,23 @@ pub async fn renew_compose(
             }
         }
     };
+    renew_with(body, path.into_inner(), &identity, &state).await
+}
+
+/// PATCH with a parsed body: the renewal (or the new copy) through every check of the API.
+/// The web UI's Renew button comes here too.
+pub async fn renew_with(
+    body: Map<String, Value>,
+    path: String,
+    identity: &Identity,
+    state: &web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    identity.require_scope(&state.settings, "renew-compose")?;
+    policy::require_allowed_client(identity, &state.settings.auth)?;
     domain::validate_generic(&body)?;
     let not_found = || ApiError::not_found(format!("No compose with id {} found", path.as_str()));
     let id = compose_id(&path).ok_or_else(not_found)?;
-    let old = db(&state, move |c| Ok(q::get(c, id)?))
+    let old = db(state, move |c| Ok(q::get(c, id)?))
         .await?
         .ok_or_else(not_found)?;
     if !matches!(
@@ -473,7 +514,7 @@ pub async fn renew_compose(
         domain::effective_seconds_to_live(requested_seconds_to_live(&body)?, default_ttl, max_ttl)?;
 
     policy::check_compose(
-        &identity,
+        identity,
         &state.settings.auth,
         &state.settings.composes,
         &policy::attrs_of_compose(&old),
@@ -486,7 +527,7 @@ pub async fn renew_compose(
     let now = crate::db::now();
     let settings = state.settings.clone();
     let owner = identity.owner();
-    let compose = db(&state, move |c| {
+    let compose = db(state, move |c| {
         Ok(write_tx(
             c,
             |c| -> Result<Compose, diesel::result::Error> {
@@ -629,4 +670,33 @@ pub async fn delete_compose(
     };
     tracing::info!(compose = id, %message, "compose delete");
     Ok(HttpResponse::Accepted().json(json!({"status": 202, "message": message})))
+}
+
+/// `GET /api/1/composes/{id}/notifications`: the deliveries of the compose's state changes by
+/// email and webhook (composed's addition), oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/1/composes/{id}/notifications",
+    tag = "composes",
+    params(("id" = i64, Path, description = "Compose id")),
+    responses(
+        (status = 200, description = "Each delivery with its status (pending, sent, failed), attempts and last error", body = crate::notify::DeliveryList),
+        (status = 404, description = "No such compose", body = ErrorBody),
+    )
+)]
+pub async fn compose_notifications(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let not_found = || ApiError::not_found("No such compose found.");
+    let id = compose_id(&path).ok_or_else(not_found)?;
+    let list = db_read(&state, move |c| {
+        if q::get(c, id)?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(crate::notify::list(c, id)?))
+    })
+    .await?
+    .ok_or_else(not_found)?;
+    Ok(HttpResponse::Ok().json(crate::notify::DeliveryList { items: list }))
 }

@@ -49,17 +49,8 @@ pub async fn compose_diff(
             .map_err(|_| ApiError::not_found("No such compose found."))
     };
     let (a, b) = (id(&a)?, id(&b)?);
-    let (ca, cb) = db_read(&state, move |c| Ok((q::get(c, a)?, q::get(c, b)?))).await?;
-    let missing = |n: i64| ApiError::not_found(format!("No such compose found: {n}."));
-    let ca = ca.ok_or_else(|| missing(a))?;
-    let cb = cb.ok_or_else(|| missing(b))?;
-    let settings = state.settings.clone();
-    let (la, lb) =
-        web::block(move || Ok::<_, ApiError>((listing(&ca, &settings)?, listing(&cb, &settings)?)))
-            .await??;
-    let (ca, cb) = (la.0, lb.0);
-    let (d, summary) = compose_diff::diff(&la.1, &lb.1);
     if text {
+        let (ca, cb, d, summary) = load(a, b, &state).await?;
         let side = |c: &Compose| match c.koji_event {
             Some(e) => format!("compose {} ({}, Koji event {e})", c.id, c.source),
             None => format!("compose {} ({})", c.id, c.source),
@@ -69,6 +60,35 @@ pub async fn compose_diff(
             .content_type("text/plain; charset=utf-8")
             .body(compose_diff::render_text(&title, &d, &summary)));
     }
+    Ok(HttpResponse::Ok().json(diff_json(a, b, &state).await?))
+}
+
+/// The two composes and what changed between them.
+async fn load(
+    a: i64,
+    b: i64,
+    state: &web::Data<AppState>,
+) -> Result<(Compose, Compose, compose_diff::Diff, compose_diff::Summary), ApiError> {
+    let (ca, cb) = db_read(state, move |c| Ok((q::get(c, a)?, q::get(c, b)?))).await?;
+    let missing = |n: i64| ApiError::not_found(format!("No such compose found: {n}."));
+    let ca = ca.ok_or_else(|| missing(a))?;
+    let cb = cb.ok_or_else(|| missing(b))?;
+    let settings = state.settings.clone();
+    let (la, lb) =
+        web::block(move || Ok::<_, ApiError>((listing(&ca, &settings)?, listing(&cb, &settings)?)))
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))??;
+    let (d, summary) = compose_diff::diff(&la.1, &lb.1);
+    Ok((la.0, lb.0, d, summary))
+}
+
+/// The diff's JSON (the API's body; the web UI renders it).
+pub async fn diff_json(
+    a: i64,
+    b: i64,
+    state: &web::Data<AppState>,
+) -> Result<serde_json::Value, ApiError> {
+    let (ca, cb, d, summary) = load(a, b, state).await?;
     let side = |c: &Compose| {
         serde_json::json!({
             "id": c.id,
@@ -78,12 +98,12 @@ pub async fn compose_diff(
             "pungi_compose_id": c.pungi_compose_id,
         })
     };
-    Ok(HttpResponse::Ok().json(serde_json::json!({
+    Ok(serde_json::json!({
         "from": side(&ca),
         "to": side(&cb),
         "arches": d,
         "summary": summary,
-    })))
+    }))
 }
 
 /// Blocking: compose `c` with the RPMs its rpms.json lists.

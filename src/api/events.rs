@@ -134,11 +134,11 @@ fn is_final(state: i32) -> bool {
 }
 
 impl Follow {
-    fn event(&mut self, kind: &str, data: &str) {
-        self.queue.push_back(Bytes::from(format!(
+    fn format(&self, kind: &str, data: &str) -> Bytes {
+        Bytes::from(format!(
             "id: {}\nevent: {kind}\ndata: {data}\n\n",
             self.offset
-        )));
+        ))
     }
 
     async fn tick(&mut self) {
@@ -146,23 +146,30 @@ impl Follow {
             tokio::time::sleep(TICK).await;
         }
         self.first = false;
-        self.refresh_row().await;
+        // The log before the row: the worker writes its first line after the commit of
+        // `generating`, and its phase lines before the commit of the final state, so lines
+        // read before the row never precede a state the row does not show yet.
+        let lines = self.read_log().await;
+        let force = !lines.is_empty() && self.sent_state == Some(State::Wait.code());
+        self.refresh_row(force).await;
         let Some(row) = self.row.clone() else {
-            self.drain_log().await;
+            self.queue.extend(lines);
             self.finished = true;
             return;
         };
+        if self.sent_state != Some(row.state) && is_final(row.state) {
+            // Everything the worker logged before the final state was committed.
+            self.queue.extend(lines);
+            let rest = self.read_log().await;
+            self.queue.extend(rest);
+            self.state_event(&row);
+            self.finished = true;
+            return;
+        }
         if self.sent_state != Some(row.state) {
-            if is_final(row.state) {
-                // Everything the worker logged before the final state was committed.
-                self.drain_log().await;
-                self.state_event(&row);
-                self.finished = true;
-                return;
-            }
             self.state_event(&row);
         }
-        self.drain_log().await;
+        self.queue.extend(lines);
         if self.keepalive_at.elapsed() >= KEEPALIVE {
             self.keepalive_at = Instant::now();
             self.queue.push_back(Bytes::from_static(b": keepalive\n\n"));
@@ -178,15 +185,16 @@ impl Follow {
             "state_reason": row.state_reason,
             "time": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
         });
-        self.event("state", &data.to_string());
+        let ev = self.format("state", &data.to_string());
+        self.queue.push_back(ev);
     }
 
-    /// Reads the row again when it may have changed.
-    async fn refresh_row(&mut self) {
+    /// Reads the row again when it may have changed (or when `force`d).
+    async fn refresh_row(&mut self, force: bool) {
         let watched = self.state.cache.as_ref().is_some_and(|c| c.watcher_live());
         let (g, r) = self.seen_at;
         let unchanged = watched && crate::db::changes::compose_unchanged_since(self.id, g, r);
-        if unchanged && self.read_at.elapsed() < REREAD && self.sent_state.is_some() {
+        if !force && unchanged && self.read_at.elapsed() < REREAD && self.sent_state.is_some() {
             return;
         }
         let at = (
@@ -204,13 +212,14 @@ impl Follow {
         }
     }
 
-    /// Sends the log's new whole lines.
-    async fn drain_log(&mut self) {
+    /// The events of the log's new whole lines.
+    async fn read_log(&mut self) -> Vec<Bytes> {
+        let mut out = Vec::new();
         let file = self.log.take();
         let candidates = self.candidates.clone();
         let offset = self.offset + self.partial.len() as u64;
         let read = tokio::task::spawn_blocking(move || read_more(file, &candidates, offset)).await;
-        let Ok((file, bytes)) = read else { return };
+        let Ok((file, bytes)) = read else { return out };
         self.log = file;
         self.partial.extend_from_slice(&bytes);
         while let Some(nl) = self.partial.iter().position(|&b| b == b'\n') {
@@ -232,10 +241,11 @@ impl Follow {
                         data["ms"] = ms.into();
                     }
                 }
-                self.event("phase", &data.to_string());
+                out.push(self.format("phase", &data.to_string()));
             }
-            self.event("log", &text);
+            out.push(self.format("log", &text));
         }
+        out
     }
 }
 

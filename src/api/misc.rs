@@ -135,18 +135,3 @@ pub async fn favicon() -> HttpResponse {
         ))
         .body(&include_bytes!("assets/favicon.ico")[..])
 }
-
-pub async fn index(state: web::Data<AppState>) -> HttpResponse {
-    let url = &state.settings.composes.target_dir_url;
-    let escaped = crate::web::request::escape_html(url);
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(format!(
-            "<!doctype html><html><head><title>On Demand Compose Service</title></head><body>\
-         <h1>On Demand Compose Service</h1><p>composed {}</p>\
-         <ul><li><a href=\"/api/1/composes/\">Composes (JSON)</a></li>\
-         <li><a href=\"{escaped}\">Compose directory</a></li>\
-         <li><a href=\"/api/1/\">API documentation</a></li></ul></body></html>",
-            env!("CARGO_PKG_VERSION")
-        ))
-}

@@ -87,6 +87,15 @@ pub fn configure(
             .default_service(web::to(method_not_allowed(&[Method::GET, Method::OPTIONS]))),
     )
     .service(
+        web::resource("/api/1/composes/{id:[0-9]+}/notifications")
+            .route(get_or_head().to(composes::compose_notifications))
+            .default_service(web::to(method_not_allowed(&[
+                Method::GET,
+                Method::HEAD,
+                Method::OPTIONS,
+            ]))),
+    )
+    .service(
         web::resource("/api/1/composes/{a:[0-9]+}/diff/{b:[0-9]+}")
             .route(get_or_head().to(diff::compose_diff))
             .default_service(web::to(method_not_allowed(&[
@@ -128,7 +137,6 @@ pub fn configure(
     .route("/api/1/triggers", web::to(add_slash))
     .route("/api/1/openapi.json", web::get().to(openapi::openapi_json))
     .route("/api/1/", web::get().to(misc::api_docs_page))
-    .route("/", web::get().to(misc::index))
     .route("/favicon.ico", get_or_head().to(misc::favicon))
     .service(
         utoipa_swagger_ui::SwaggerUi::new("/api/1/docs/{_:.*}")

@@ -17,6 +17,7 @@ use utoipa::OpenApi;
         super::composes::delete_compose,
         super::events::compose_events,
         super::diff::compose_diff,
+        super::composes::compose_notifications,
         super::misc::about,
         super::misc::metrics,
         super::triggers::list_triggers,

@@ -261,7 +261,7 @@ pub fn compose_request() -> Value {
     let mut body = object(
         &["source"],
         p,
-        "A compose request. Keys not listed are accepted and ignored unless they hold null or an object. Limits (composed's addition): `label` 256 characters, `source.source` 65,536, any other string 4,096, any list 10,000 items.",
+        "A compose request. Keys not listed are accepted and ignored unless they hold null or an object. Limits (composed's addition): `label` 256 characters, `source.source` 65,536, any other string 4,096, any list 10,000 items. composed's addition `notify` (a list of `mailto:<address>` and webhook URLs) with `notify_states` (a list of states) asks for notifications of this compose's state changes (docs/notifications.md).",
     );
     body["anyOf"] = legacy_lifetime_rule();
     body

@@ -20,6 +20,7 @@ pub struct Settings {
     pub engine: EngineSettings,
     pub messaging: MessagingSettings,
     pub triggers: TriggerSettings,
+    pub notifications: NotificationSettings,
 }
 
 /// Publishing state changes on the message bus.
@@ -418,4 +419,71 @@ pub struct TriggerRule {
     pub seconds_to_live: Option<i64>,
     pub label: Option<String>,
     pub compose_type: Option<String>,
+}
+
+/// Notifications of state changes by email and webhook (checked by
+/// `notify::validate_settings` at start-up).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotificationSettings {
+    /// SMTP server (lettre URL): `smtp://host:25` plain (localhost), `smtp://user:pass@host:587?tls=required`
+    /// submission with STARTTLS, `smtps://user:pass@host:465`; empty = no email.
+    pub smtp_url: String,
+    /// The From: of the mails.
+    pub from: String,
+    /// Public URL of the API, for the links in messages (the compose page).
+    pub api_url: String,
+    /// Domains a request's own `notify.email` addresses may be in (empty: none).
+    pub email_domains: Vec<String>,
+    /// Attempts per delivery before it is given up (marked failed).
+    pub max_attempts: i32,
+    /// The longest wait between two attempts (they double from 2 s).
+    pub retry_max_secs: u64,
+    pub webhooks: Vec<WebhookTarget>,
+    pub rules: Vec<NotificationRule>,
+}
+
+impl Default for NotificationSettings {
+    fn default() -> Self {
+        Self {
+            smtp_url: String::new(),
+            from: "composed <composed@localhost>".into(),
+            api_url: "http://127.0.0.1:5005".into(),
+            email_domains: vec![],
+            max_attempts: 10,
+            retry_max_secs: 3600,
+            webhooks: vec![],
+            rules: vec![],
+        }
+    }
+}
+
+/// One `[[notifications.webhooks]]` target: deliveries to `url`, or (a request's own) to URLs
+/// under it, signed with its secret.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookTarget {
+    pub name: String,
+    pub url: String,
+    /// The HMAC-SHA256 key (at least 32 bytes), or empty with `secret_file`.
+    pub secret: String,
+    pub secret_file: String,
+}
+
+/// One `[[notifications.rules]]` entry: which state changes notify whom.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotificationRule {
+    pub name: String,
+    /// States entered that notify (default done and failed).
+    pub states: Vec<String>,
+    /// Only composes of this owner (empty: any).
+    pub owner: String,
+    /// Only composes of this source type (empty: any).
+    pub source_type: String,
+    /// Only composes whose source matches this pattern (`*` any characters; empty: any).
+    pub source: String,
+    pub email: Vec<String>,
+    /// Names of `[[notifications.webhooks]]`.
+    pub webhooks: Vec<String>,
 }

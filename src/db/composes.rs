@@ -135,6 +135,8 @@ pub struct ListFilter {
     pub pungi_compose_id: Option<String>,
     pub compose_type: Option<String>,
     pub label: Option<String>,
+    /// The source contains this text (the web UI's search; `%` and `_` match themselves).
+    pub source_contains: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,6 +207,13 @@ fn filtered(f: &ListFilter) -> composes::BoxedQuery<'static, Backend> {
     }
     if let Some(v) = &f.label {
         q = q.filter(composes::label.eq(v.clone()));
+    }
+    if let Some(v) = &f.source_contains {
+        let escaped = v
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        q = q.filter(composes::source.like(format!("%{escaped}%")).escape('\\'));
     }
     q
 }

@@ -133,6 +133,7 @@ diesel::table! {
         channel -> Text,
         target -> Text,
         rule -> Text,
+        payload -> Text,
         delivery_id -> Text,
         status -> Text,
         attempts -> Integer,

@@ -213,7 +213,9 @@ fn validate_array(key: &str, items: &[Value]) -> Result<(), ValidationError> {
                 ));
             }
             Value::Array(inner) => validate_array(key, inner)?,
-            Value::String(s) if key != "packages" => check_string(key, s)?,
+            // composed's `notify` holds `mailto:` addresses (`@`) and URLs, checked by
+            // `notify::parse_request`.
+            Value::String(s) if key != "packages" && key != "notify" => check_string(key, s)?,
             Value::String(_) | Value::Number(_) | Value::Bool(_) => {}
             Value::Null => {
                 return invalid(format!(

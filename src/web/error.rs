@@ -132,7 +132,8 @@ fn wrap_in_envelope<B: actix_web::body::MessageBody + 'static>(
         .headers()
         .get(actix_web::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        // The web UI's error pages are HTML for people, and stay so.
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
     if is_json || res.request().method() == actix_web::http::Method::HEAD {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }

@@ -30,7 +30,7 @@ pub fn request_base_url(req: &HttpRequest) -> String {
 
 /// The mount prefix a reverse proxy names in `X-Script-Name`, without a trailing slash
 /// (`None` when absent, empty or `/`).
-fn script_name(headers: &header::HeaderMap) -> Option<String> {
+pub fn script_name(headers: &header::HeaderMap) -> Option<String> {
     headers
         .get("x-script-name")
         .and_then(|v| v.to_str().ok())

@@ -4,6 +4,7 @@
 
 #[path = "../common/koji_hub.rs"]
 mod koji_hub;
+mod notify;
 #[path = "../common/rpms.rs"]
 #[allow(dead_code)]
 mod rpms;

@@ -891,3 +891,173 @@ async fn sigkill_under_posts_loses_no_acknowledged_compose_on_postgres() {
     let db = PgDb::create(&admin);
     sigkill_loses_no_acknowledged_post(db.url.clone()).await;
 }
+
+/// The events stream of a compose, read from an API process while a worker process on the
+/// same PostgreSQL generates it (issue 16): wait → generating → every phase's start and end
+/// in order → done, then the stream ends. The worker starts only once the stream has sent
+/// `wait`, so the whole life of the compose is seen. Also the phase-duration histograms in
+/// the API process's metrics, recorded by the worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_events_stream_follows_a_compose_generated_by_another_process() {
+    let Some(admin) = support::postgres_admin_url() else {
+        return;
+    };
+    let db = PgDb::create(&admin);
+    let repo = rpms::cached_many("events", 300);
+    let mut cluster = Cluster::new(db.url.clone(), &[]);
+    cluster.migrate();
+    cluster.start("api", &["api"]);
+    cluster.wait_ready().await;
+    let c = cluster
+        .post(&json!({"source": {"type": "repo", "source": repo.to_string_lossy()}}))
+        .await
+        .expect("POST accepted");
+    let id = c["id"].as_i64().unwrap();
+    let mut resp = cluster
+        .client
+        .get(format!("{}/api/1/composes/{id}/events", cluster.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
+    );
+    let mut text = String::new();
+    let mut worker_started = false;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let chunk = tokio::time::timeout_at(deadline, resp.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("the stream did not end: {text}"))
+            .unwrap();
+        let Some(chunk) = chunk else { break };
+        text.push_str(&String::from_utf8_lossy(&chunk));
+        if !worker_started && text.contains("event: state") {
+            cluster.start("w1", &["worker"]);
+            worker_started = true;
+        }
+    }
+    // (event, data) in order.
+    let events: Vec<(String, Value)> = text
+        .split("\n\n")
+        .filter_map(|block| {
+            let kind = block.lines().find_map(|l| l.strip_prefix("event: "))?;
+            let data = block.lines().find_map(|l| l.strip_prefix("data: "))?;
+            let v = if kind == "log" {
+                Value::String(data.to_string())
+            } else {
+                serde_json::from_str(data).unwrap()
+            };
+            Some((kind.to_string(), v))
+        })
+        .collect();
+    let states: Vec<&str> = events
+        .iter()
+        .filter(|(k, _)| k == "state")
+        .map(|(_, v)| v["state_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["wait", "generating", "done"], "{text}");
+    let pos = |name: &str| {
+        events
+            .iter()
+            .position(|(k, v)| k == "state" && v["state_name"] == name)
+            .unwrap()
+    };
+    let phases: Vec<(usize, String)> = events
+        .iter()
+        .enumerate()
+        .filter(|(_, (k, _))| k == "phase")
+        .map(|(i, (_, v))| {
+            (
+                i,
+                format!(
+                    "{} {}",
+                    v["phase"].as_str().unwrap(),
+                    v["status"].as_str().unwrap()
+                ),
+            )
+        })
+        .collect();
+    let names: Vec<&str> = phases.iter().map(|(_, p)| p.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "pkgset start",
+            "pkgset done",
+            "gather start",
+            "gather done",
+            "tree start",
+            "repodata start",
+            "repodata done",
+            "metadata start",
+            "metadata done",
+            "tree done",
+            "publish start",
+            "publish done"
+        ],
+        "{text}"
+    );
+    assert!(
+        phases
+            .iter()
+            .all(|(i, _)| *i > pos("generating") && *i < pos("done")),
+        "{text}"
+    );
+    let gathered = events
+        .iter()
+        .find(|(k, v)| k == "phase" && v["phase"] == "gather" && v["status"] == "done")
+        .unwrap();
+    assert_eq!(gathered.1["items"], 300, "{text}");
+    // The metrics of the API process show the worker's phases.
+    let metrics = cluster
+        .client
+        .get(format!("{}/api/1/metrics/", cluster.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for phase in [
+        "pkgset", "gather", "tree", "repodata", "metadata", "publish",
+    ] {
+        assert!(
+            metrics.contains(&format!(
+                "composed_phase_duration_seconds_count{{phase=\"{phase}\"}} 1\n"
+            )),
+            "{phase}: {metrics}"
+        );
+    }
+    assert!(
+        metrics.contains("composed_phase_duration_seconds_bucket{phase=\"gather\",le=\"+Inf\"} 1"),
+        "{metrics}"
+    );
+    // A reconnecting client (Last-Event-ID) gets the final state and only the lines after.
+    let last_offset: u64 = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("id: "))
+        .filter_map(|v| v.parse().ok())
+        .max()
+        .unwrap();
+    let again = cluster
+        .client
+        .get(format!("{}/api/1/composes/{id}/events", cluster.base))
+        .header("Last-Event-ID", last_offset.to_string())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(again.contains("\"state_name\":\"done\""), "{again}");
+    assert!(!again.contains("[pkgset] start"), "{again}");
+    let unknown = cluster
+        .client
+        .get(format!("{}/api/1/composes/99999/events", cluster.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+}

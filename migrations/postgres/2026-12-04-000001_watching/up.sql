@@ -12,6 +12,8 @@ CREATE TABLE phase_histogram (
 
 -- The notifications relay's mark on each state message it has turned into deliveries.
 ALTER TABLE outbox ADD COLUMN notified_at TIMESTAMP;
+-- State changes from before notifications existed notify nobody.
+UPDATE outbox SET notified_at = created_at;
 CREATE INDEX outbox_unnotified_idx ON outbox (notified_at, id);
 
 -- A request's own notification targets (the POST's "notify" field), as JSON.
@@ -28,6 +30,7 @@ CREATE TABLE notifications (
     channel TEXT NOT NULL,
     target TEXT NOT NULL,
     rule TEXT NOT NULL,
+    payload TEXT NOT NULL,
     delivery_id TEXT NOT NULL UNIQUE,
     status TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
