@@ -11,6 +11,14 @@ use crate::domain::State;
 use crate::web::error::ApiError;
 use crate::web::state::{AppState, db_read};
 
+/// The diff's representations.
+#[derive(utoipa::ToSchema)]
+#[allow(non_camel_case_types, dead_code)]
+pub enum DiffFormat {
+    json,
+    text,
+}
+
 /// `GET /api/1/composes/{a}/diff/{b}`
 #[utoipa::path(
     get,
@@ -19,7 +27,7 @@ use crate::web::state::{AppState, db_read};
     params(
         ("a" = i64, Path, description = "The earlier compose"),
         ("b" = i64, Path, description = "The later compose"),
-        ("format" = Option<String>, Query, description = "`json` (default) or `text`"),
+        ("format" = Option<DiffFormat>, Query, description = "`json` (default) or `text`"),
     ),
     responses(
         (status = 200, description = "Added, removed, upgraded, downgraded and re-signed RPMs per arch and category, and the Koji events", body = Object),

@@ -22,6 +22,7 @@ use utoipa::OpenApi;
         super::misc::metrics,
         super::triggers::list_triggers,
     ),
+    components(schemas(super::diff::DiffFormat)),
     tags(
         (name = "composes", description = "Compose requests and their state"),
         (name = "server", description = "Server information"),

@@ -182,12 +182,21 @@ fn running(state: i32) -> bool {
 }
 
 /// `GET /`: the composes, newest first, filtered, 50 a page.
-pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    page(&req, &state, list_page(&req, &state).await)
+pub async fn list(
+    req: HttpRequest,
+    identity: Option<Identity>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    page(
+        &req,
+        &state,
+        list_page(&req, identity.as_ref(), &state).await,
+    )
 }
 
 async fn list_page(
     req: &HttpRequest,
+    user: Option<&Identity>,
     state: &web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let params = crate::web::input::query_pairs(req)?;
@@ -262,7 +271,7 @@ async fn list_page(
     }
     let body = render(
         "list.html",
-        common(req, state, None),
+        common(req, state, user),
         json!({
             "composes": composes,
             "total": total,
@@ -337,14 +346,20 @@ fn packages(c: &Compose, settings: &crate::config::Settings) -> Vec<Value> {
 pub async fn compose(
     req: HttpRequest,
     path: web::Path<i64>,
+    identity: Option<Identity>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    page(&req, &state, compose_page(&req, *path, &state).await)
+    page(
+        &req,
+        &state,
+        compose_page(&req, *path, identity.as_ref(), &state).await,
+    )
 }
 
 async fn compose_page(
     req: &HttpRequest,
     id: i64,
+    user: Option<&Identity>,
     state: &web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let (c, trigger) = db_read(state, move |conn| {
@@ -451,7 +466,7 @@ async fn compose_page(
     let st = State::from_code(c.state);
     let body = render(
         "compose.html",
-        common(req, state, None),
+        common(req, state, user),
         json!({
             "c": v,
             "fields": fields,
