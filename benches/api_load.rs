@@ -18,8 +18,6 @@ use seed::seed;
 
 use composed::app::{Application, Roles};
 use composed::config::Settings;
-use composed::db::models::NewCompose;
-use composed::db::{composes as q, write_tx};
 use diesel::{Connection, RunQueryDsl};
 
 struct Row {

@@ -55,14 +55,20 @@ impl PackageSet {
             .iter()
             .filter(|c| c.missing_signature.is_some())
             .count();
+        let from_koji = matches!(
+            SourceType::from_code(c.source_type),
+            Some(SourceType::Tag | SourceType::Build)
+        );
         let mut line = format!(
-            "resolved {what}{}: {} RPM files of {} builds",
+            "resolved {what}{}: {} RPM files",
             self.event
                 .map(|e| format!(" at Koji event {e}"))
                 .unwrap_or_default(),
             self.candidates.len(),
-            builds.len()
         );
+        if from_koji {
+            line.push_str(&format!(" of {} builds", builds.len()));
+        }
         if let Some(b) = c.builds.as_deref().filter(|b| !b.is_empty())
             && SourceType::from_code(c.source_type) == Some(SourceType::Tag)
         {
