@@ -146,6 +146,8 @@ impl Application {
                 )),
             });
             let auth = web::Data::new(crate::auth::Authenticator::from_settings(&settings.auth)?);
+            let login =
+                crate::auth::login::OidcLogin::from_settings(&settings.auth)?.map(web::Data::new);
             let serve = settings.server.serve_composes.then(|| {
                 (
                     settings
@@ -166,6 +168,11 @@ impl Application {
                 App::new()
                     .app_data(state.clone())
                     .app_data(auth.clone())
+                    .configure(|cfg| {
+                        if let Some(l) = &login {
+                            cfg.app_data(l.clone());
+                        }
+                    })
                     .wrap(crate::web::error::envelope_errors())
                     .wrap(tracing_actix())
                     .wrap_fn(|mut req, srv| {

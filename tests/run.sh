@@ -52,6 +52,13 @@ fi
 "$venv/bin/python" -c 'import odcs.client.odcs, koji, productmd, zmq, fedmsg, fedora_messaging, koji_fedoramessaging_messages, schemathesis' \
   || { echo "the real clients do not import from $venv" >&2; exit 1; }
 
+# The OpenID Provider of the web UI's login test (npm oidc-provider, pinned in its lock file).
+if [ ! -d tests/clients/oidc/node_modules/oidc-provider ]; then
+  command -v npm >/dev/null || { echo "npm is missing (Node.js): the login test needs oidc-provider" >&2; exit 1; }
+  log "npm ci in tests/clients/oidc (oidc-provider)"
+  npm ci --prefix tests/clients/oidc --no-audit --no-fund --loglevel=error
+fi
+
 export COMPOSED_TEST_VENV="$venv"
 export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
 log "cargo nextest run (SQLite and PostgreSQL)"

@@ -8,6 +8,7 @@
 //! [`policy`].
 
 pub mod identity;
+pub mod login;
 pub mod oidc;
 pub mod policy;
 
@@ -45,6 +46,7 @@ pub fn validate(settings: &AuthSettings) -> Result<(), String> {
                     ));
                 }
             }
+            login::validate(o)?;
         }
         other => {
             return Err(format!(
@@ -98,7 +100,8 @@ impl Authenticator {
         })
     }
 
-    async fn authenticate(&self, req: &HttpRequest) -> Result<Identity, ApiError> {
+    /// The caller of `req` by this backend (the API's rule: Bearer tokens, trusted headers).
+    pub async fn authenticate(&self, req: &HttpRequest) -> Result<Identity, ApiError> {
         match self {
             Authenticator::NoAuth => Ok(Identity::anonymous()),
             Authenticator::Oidc(v) => {
@@ -172,7 +175,8 @@ impl ProxyAuth {
 /// Users seen by this process (the `users` table is written once per user).
 static KNOWN_USERS: Mutex<Option<HashSet<String>>> = Mutex::new(None);
 
-async fn record_user(state: &web::Data<AppState>, username: &str) -> Result<(), ApiError> {
+/// Records a user in the `users` table once per process.
+pub async fn record_user(state: &web::Data<AppState>, username: &str) -> Result<(), ApiError> {
     {
         let known = KNOWN_USERS.lock().expect("users lock");
         if known.as_ref().is_some_and(|k| k.contains(username)) {

@@ -257,45 +257,50 @@ impl OidcVerifier {
     }
 
     fn identity(&self, claims: &Value) -> Result<Identity, ApiError> {
-        let s = &self.settings;
-        let username = claims
-            .get(&s.username_claim)
-            .and_then(Value::as_str)
-            .filter(|u| !u.is_empty())
-            .or_else(|| claims.get("username").and_then(Value::as_str))
-            .ok_or_else(|| {
-                unauthorized(format!(
-                    "The token has no \"{}\" claim with the user name.",
-                    s.username_claim
-                ))
-            })?
-            .to_string();
-        let list = |v: Option<&Value>| -> Vec<String> {
-            match v {
-                Some(Value::String(s)) => s.split_whitespace().map(str::to_string).collect(),
-                Some(Value::Array(a)) => a
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect(),
-                _ => vec![],
-            }
-        };
-        let groups = list(claims.get(&s.groups_claim));
-        let scopes = list(claims.get(&s.scope_claim));
-        for required in &s.required_scopes {
-            if !scopes.contains(required) {
-                return Err(unauthorized(format!(
-                    "Required OIDC scope {required} not present."
-                )));
-            }
-        }
-        Ok(Identity {
-            username: Some(username),
-            groups,
-            scopes: Some(scopes),
-        })
+        identity_of(&self.settings, claims)
     }
+}
+
+/// The identity in verified claims (a token's, or a login's ID token and user info): the user
+/// name, groups and scopes by the configured claims, the required scopes checked.
+pub(super) fn identity_of(s: &OidcSettings, claims: &Value) -> Result<Identity, ApiError> {
+    let username = claims
+        .get(&s.username_claim)
+        .and_then(Value::as_str)
+        .filter(|u| !u.is_empty())
+        .or_else(|| claims.get("username").and_then(Value::as_str))
+        .ok_or_else(|| {
+            unauthorized(format!(
+                "The token has no \"{}\" claim with the user name.",
+                s.username_claim
+            ))
+        })?
+        .to_string();
+    let list = |v: Option<&Value>| -> Vec<String> {
+        match v {
+            Some(Value::String(s)) => s.split_whitespace().map(str::to_string).collect(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            _ => vec![],
+        }
+    };
+    let groups = list(claims.get(&s.groups_claim));
+    let scopes = list(claims.get(&s.scope_claim));
+    for required in &s.required_scopes {
+        if !scopes.contains(required) {
+            return Err(unauthorized(format!(
+                "Required OIDC scope {required} not present."
+            )));
+        }
+    }
+    Ok(Identity {
+        username: Some(username),
+        groups,
+        scopes: Some(scopes),
+    })
 }
 
 /// A configured issuer must be the token's `iss` (a string), and one of the configured

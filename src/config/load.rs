@@ -67,6 +67,12 @@ impl Settings {
         if !s.auth.oidc.introspection_client_secret.is_empty() {
             s.auth.oidc.introspection_client_secret = "***".into();
         }
+        if !s.auth.oidc.login.client_secret.is_empty() {
+            s.auth.oidc.login.client_secret = "***".into();
+        }
+        if !s.auth.oidc.login.session_secret.is_empty() {
+            s.auth.oidc.login.session_secret = "***".into();
+        }
         toml::to_string_pretty(&s).unwrap_or_default()
     }
 }

@@ -14,6 +14,6 @@ pub use load::{ConfigError, FlagOverrides, mask_url_password};
 pub use settings::{
     Admins, AllowedClients, AuthSettings, ComposeSettings, DEFAULT_ALLOWED_FLAGS,
     DEFAULT_ALLOWED_RESULTS, DatabaseSettings, EngineSettings, KojiSettings, MessagingSettings,
-    NotificationRule, NotificationSettings, OidcSettings, ProxySettings, ServerSettings, Settings,
-    TriggerRule, TriggerSettings, WebhookTarget, WorkerSettings,
+    NotificationRule, NotificationSettings, OidcLoginSettings, OidcSettings, ProxySettings,
+    ServerSettings, Settings, TriggerRule, TriggerSettings, WebhookTarget, WorkerSettings,
 };

@@ -175,6 +175,33 @@ pub struct OidcSettings {
     pub introspection_client_id: String,
     pub introspection_client_secret: String,
     pub timeout_secs: u64,
+    pub login: OidcLoginSettings,
+}
+
+/// The web UI's login under the `oidc` backend: the OpenID Connect authorization-code flow
+/// with PKCE against `auth.oidc.issuer`, ending in a signed session cookie.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct OidcLoginSettings {
+    pub client_id: String,
+    pub client_secret: String,
+    pub redirect_url: String,
+    pub scopes: Vec<String>,
+    pub session_secret: String,
+    pub session_hours: u64,
+}
+
+impl Default for OidcLoginSettings {
+    fn default() -> Self {
+        Self {
+            client_id: String::new(),
+            client_secret: String::new(),
+            redirect_url: String::new(),
+            scopes: vec!["openid".into(), "profile".into()],
+            session_secret: String::new(),
+            session_hours: 8,
+        }
+    }
 }
 
 impl Default for OidcSettings {
@@ -198,6 +225,7 @@ impl Default for OidcSettings {
             introspection_client_id: String::new(),
             introspection_client_secret: String::new(),
             timeout_secs: 10,
+            login: OidcLoginSettings::default(),
         }
     }
 }

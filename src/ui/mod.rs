@@ -7,10 +7,14 @@
 //! form, compared on POST).
 //!
 //! Pages: `/` (composes, filters, pages), `/compose/{id}`, `/new`, `/compose/{a}/diff/{b}`,
-//! `/dashboard`, `/triggers`.
+//! `/dashboard`, `/triggers`, and `/login`, `/login/callback`, `/logout` (the OpenID Connect
+//! login of `auth::login`). Who looks at a page is the [`viewer::Viewer`]: the login
+//! session's identity, or the API's (`noauth`, `proxy`); actions without one go to the login.
 
 mod charts;
+mod login;
 mod pages;
+mod viewer;
 
 use actix_web::web;
 
@@ -32,5 +36,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/dashboard", web::get().to(pages::dashboard))
         .route("/triggers", web::get().to(pages::triggers))
+        .route("/login", web::get().to(login::login))
+        .route("/login/callback", web::get().to(login::callback))
+        .route("/logout", web::get().to(login::logout_form))
+        .route("/logout", web::post().to(login::logout))
         .route("/static/{file}", web::get().to(pages::asset));
 }

@@ -9,8 +9,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDateTime;
 use serde_json::{Value, json};
 
+use super::viewer::Viewer;
 use crate::api::composes as api;
-use crate::auth::Identity;
+use crate::auth::login::OidcLogin;
 use crate::db::composes::{self as q, ListFilter, OrderKey};
 use crate::db::models::Compose;
 use crate::domain::{Flag, SourceType, State};
@@ -34,27 +35,48 @@ static ENV: LazyLock<minijinja::Environment<'static>> = LazyLock::new(|| {
         ("dashboard.html", include_str!("templates/dashboard.html")),
         ("triggers.html", include_str!("templates/triggers.html")),
         ("message.html", include_str!("templates/message.html")),
+        ("logout.html", include_str!("templates/logout.html")),
     ] {
         env.add_template(name, text).expect("templates parse");
     }
     env
 });
 
-/// What every page knows: the mount prefix, the version, the compose directory, the user.
-fn common(req: &HttpRequest, state: &AppState, user: Option<&Identity>) -> Value {
+/// What every page knows: the mount prefix, the version, the compose directory, the viewer
+/// (as the handler's [`Viewer`] found it) and whether there is a login.
+pub(super) fn common(req: &HttpRequest, state: &AppState) -> Value {
+    let viewer = Viewer::of(req);
     json!({
         "base": base(req),
         "version": env!("CARGO_PKG_VERSION"),
         "target_dir_url": state.settings.composes.target_dir_url,
-        "user": user.and_then(|u| u.username.clone()),
+        "user": viewer.as_ref().and_then(|v| v.identity.as_ref()).and_then(|u| u.username.clone()),
+        "can_login": req.app_data::<web::Data<OidcLogin>>().is_some(),
+        "path": req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/"),
     })
 }
 
-fn base(req: &HttpRequest) -> String {
+/// Where an action without an identity goes: the login (then back to `back`), or a 401 page
+/// when there is no login (`proxy` without its headers).
+fn needs_login(req: &HttpRequest, state: &AppState, viewer: &Viewer, back: &str) -> HttpResponse {
+    if viewer.can_login {
+        let next: String = url::form_urlencoded::byte_serialize(back.as_bytes()).collect();
+        return HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("{}/login?next={next}", base(req))))
+            .finish();
+    }
+    error_page(
+        req,
+        state,
+        ApiError::unauthorized("This action needs an identity, and this request has none."),
+    )
+}
+
+pub(super) fn base(req: &HttpRequest) -> String {
     crate::web::request::script_name(req.headers()).unwrap_or_default()
 }
 
-fn render(name: &str, mut ctx: Value, extra: Value) -> Result<String, ApiError> {
+pub(super) fn render(name: &str, mut ctx: Value, extra: Value) -> Result<String, ApiError> {
     if let (Some(m), Value::Object(e)) = (ctx.as_object_mut(), extra) {
         m.extend(e);
     }
@@ -63,7 +85,7 @@ fn render(name: &str, mut ctx: Value, extra: Value) -> Result<String, ApiError> 
         .map_err(|e| ApiError::internal(format!("cannot render {name}: {e}")))
 }
 
-fn html(status: StatusCode, body: String) -> HttpResponse {
+pub(super) fn html(status: StatusCode, body: String) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -71,11 +93,11 @@ fn html(status: StatusCode, body: String) -> HttpResponse {
 }
 
 /// An error as a page (the API's message, the API's status).
-fn error_page(req: &HttpRequest, state: &AppState, e: ApiError) -> HttpResponse {
+pub(super) fn error_page(req: &HttpRequest, state: &AppState, e: ApiError) -> HttpResponse {
     let title = e.status.canonical_reason().unwrap_or("Error").to_string();
     match render(
         "message.html",
-        common(req, state, None),
+        common(req, state),
         json!({"title": title, "message": e.message}),
     ) {
         Ok(b) => html(e.status, b),
@@ -84,12 +106,16 @@ fn error_page(req: &HttpRequest, state: &AppState, e: ApiError) -> HttpResponse 
 }
 
 /// A page, or its error as a page.
-fn page(req: &HttpRequest, state: &AppState, r: Result<HttpResponse, ApiError>) -> HttpResponse {
+pub(super) fn page(
+    req: &HttpRequest,
+    state: &AppState,
+    r: Result<HttpResponse, ApiError>,
+) -> HttpResponse {
     r.unwrap_or_else(|e| error_page(req, state, e))
 }
 
 /// The CSRF token of this browser (its cookie's, or a new one with the cookie to set).
-fn csrf(req: &HttpRequest) -> (String, Option<Cookie<'static>>) {
+pub(super) fn csrf(req: &HttpRequest) -> (String, Option<Cookie<'static>>) {
     if let Some(c) = req.cookie(CSRF_COOKIE).filter(|c| c.value().len() == 32) {
         return (c.value().to_string(), None);
     }
@@ -106,7 +132,7 @@ fn csrf(req: &HttpRequest) -> (String, Option<Cookie<'static>>) {
 }
 
 /// Whether a POSTed form carries this browser's token.
-fn csrf_ok(req: &HttpRequest, form: &[(String, String)]) -> bool {
+pub(super) fn csrf_ok(req: &HttpRequest, form: &[(String, String)]) -> bool {
     let cookie = req.cookie(CSRF_COOKIE);
     let sent = form
         .iter()
@@ -115,7 +141,7 @@ fn csrf_ok(req: &HttpRequest, form: &[(String, String)]) -> bool {
     matches!((cookie, sent), (Some(c), Some(s)) if c.value().len() == 32 && c.value() == s)
 }
 
-fn csrf_refused(req: &HttpRequest, state: &AppState) -> HttpResponse {
+pub(super) fn csrf_refused(req: &HttpRequest, state: &AppState) -> HttpResponse {
     error_page(
         req,
         state,
@@ -126,7 +152,7 @@ fn csrf_refused(req: &HttpRequest, state: &AppState) -> HttpResponse {
 }
 
 /// `application/x-www-form-urlencoded` pairs, repeated keys kept.
-fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
+pub(super) fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
     let decode = |s: &str| {
         percent_encoding::percent_decode_str(&s.replace('+', " "))
             .decode_utf8_lossy()
@@ -182,21 +208,12 @@ fn running(state: i32) -> bool {
 }
 
 /// `GET /`: the composes, newest first, filtered, 50 a page.
-pub async fn list(
-    req: HttpRequest,
-    identity: Option<Identity>,
-    state: web::Data<AppState>,
-) -> HttpResponse {
-    page(
-        &req,
-        &state,
-        list_page(&req, identity.as_ref(), &state).await,
-    )
+pub async fn list(req: HttpRequest, _viewer: Viewer, state: web::Data<AppState>) -> HttpResponse {
+    page(&req, &state, list_page(&req, &state).await)
 }
 
 async fn list_page(
     req: &HttpRequest,
-    user: Option<&Identity>,
     state: &web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let params = crate::web::input::query_pairs(req)?;
@@ -271,7 +288,7 @@ async fn list_page(
     }
     let body = render(
         "list.html",
-        common(req, state, user),
+        common(req, state),
         json!({
             "composes": composes,
             "total": total,
@@ -346,20 +363,20 @@ fn packages(c: &Compose, settings: &crate::config::Settings) -> Vec<Value> {
 pub async fn compose(
     req: HttpRequest,
     path: web::Path<i64>,
-    identity: Option<Identity>,
+    viewer: Viewer,
     state: web::Data<AppState>,
 ) -> HttpResponse {
     page(
         &req,
         &state,
-        compose_page(&req, *path, identity.as_ref(), &state).await,
+        compose_page(&req, *path, &viewer, &state).await,
     )
 }
 
 async fn compose_page(
     req: &HttpRequest,
     id: i64,
-    user: Option<&Identity>,
+    viewer: &Viewer,
     state: &web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let (c, trigger) = db_read(state, move |conn| {
@@ -466,7 +483,7 @@ async fn compose_page(
     let st = State::from_code(c.state);
     let body = render(
         "compose.html",
-        common(req, state, user),
+        common(req, state),
         json!({
             "c": v,
             "fields": fields,
@@ -477,8 +494,11 @@ async fn compose_page(
             "packages": pkgs,
             "reused": c.reused_id,
             "trigger": trigger.map(|t| json!({"rule": t.rule, "topic": t.topic, "events": t.events})),
-            "can_delete": matches!(st, Some(State::Wait | State::Generating | State::Done | State::Failed)),
-            "can_renew": matches!(st, Some(State::Done | State::Failed | State::Removed)),
+            "can_delete": matches!(st, Some(State::Wait | State::Generating | State::Done | State::Failed))
+                && viewer.may_delete(&state.settings, &c.owner, running(c.state)),
+            "can_renew": matches!(st, Some(State::Done | State::Failed | State::Removed))
+                && viewer.may_renew(&state.settings),
+            "login_to_act": viewer.identity.is_none() && viewer.can_login,
             "csrf": token,
             "images": Vec::<Value>::new(),
         }),
@@ -533,7 +553,7 @@ fn new_page(
     let flags: Vec<&str> = Flag::ALL.iter().map(|f| f.name()).collect();
     match render(
         "new.html",
-        common(req, state, None),
+        common(req, state),
         json!({"fields": fields, "flags": flags, "v": values, "errors": errors, "csrf": token}),
     ) {
         Ok(b) => {
@@ -547,8 +567,15 @@ fn new_page(
     }
 }
 
-/// `GET /new`.
-pub async fn new_form(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+/// `GET /new` (the login first, when there is one and nobody is logged in).
+pub async fn new_form(
+    req: HttpRequest,
+    viewer: Viewer,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    if viewer.identity.is_none() && viewer.can_login {
+        return needs_login(&req, &state, &viewer, "/new");
+    }
     new_page(
         &req,
         &state,
@@ -633,13 +660,16 @@ fn field_of(message: &str) -> &'static str {
 pub async fn new_submit(
     req: HttpRequest,
     body: web::Bytes,
-    identity: Identity,
+    viewer: Viewer,
     state: web::Data<AppState>,
 ) -> HttpResponse {
     let form = form_pairs(&body);
     if !csrf_ok(&req, &form) {
         return csrf_refused(&req, &state);
     }
+    let Some(identity) = viewer.identity.clone() else {
+        return needs_login(&req, &state, &viewer, "/new");
+    };
     let mut values: BTreeMap<String, Value> = form
         .iter()
         .filter(|(k, _)| k != "flags" && k != "csrf")
@@ -689,13 +719,16 @@ pub async fn delete(
     req: HttpRequest,
     path: web::Path<i64>,
     body: web::Bytes,
-    identity: Identity,
+    viewer: Viewer,
     state: web::Data<AppState>,
 ) -> HttpResponse {
     if !csrf_ok(&req, &form_pairs(&body)) {
         return csrf_refused(&req, &state);
     }
     let id = *path;
+    let Some(identity) = viewer.identity.clone() else {
+        return needs_login(&req, &state, &viewer, &format!("/compose/{id}"));
+    };
     match api::delete_compose(web::Path::from(id.to_string()), identity, state.clone()).await {
         Ok(_) => HttpResponse::SeeOther()
             .insert_header((header::LOCATION, format!("{}/compose/{id}", base(&req))))
@@ -709,13 +742,16 @@ pub async fn renew(
     req: HttpRequest,
     path: web::Path<i64>,
     body: web::Bytes,
-    identity: Identity,
+    viewer: Viewer,
     state: web::Data<AppState>,
 ) -> HttpResponse {
     if !csrf_ok(&req, &form_pairs(&body)) {
         return csrf_refused(&req, &state);
     }
     let id = *path;
+    let Some(identity) = viewer.identity.clone() else {
+        return needs_login(&req, &state, &viewer, &format!("/compose/{id}"));
+    };
     match api::renew_with(serde_json::Map::new(), id.to_string(), &identity, &state).await {
         Ok(resp) => {
             // The renewed compose, or the new copy of a removed one.
@@ -758,6 +794,7 @@ pub async fn compare(
 /// `GET /compose/{a}/diff/{b}`: the API's diff, as a page.
 pub async fn diff(
     req: HttpRequest,
+    _viewer: Viewer,
     path: web::Path<(i64, i64)>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
@@ -768,7 +805,7 @@ pub async fn diff(
     };
     match render(
         "diff.html",
-        common(&req, &state, None),
+        common(&req, &state),
         json!({"a": a, "b": b, "arches": resp["arches"], "summary": resp["summary"]}),
     ) {
         Ok(body) => html(StatusCode::OK, body),
@@ -778,7 +815,11 @@ pub async fn diff(
 
 /// `GET /dashboard`: composes per hour by final state, generation time percentiles and the
 /// queue over the last day, as SVG drawn here.
-pub async fn dashboard(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+pub async fn dashboard(
+    req: HttpRequest,
+    _viewer: Viewer,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     page(&req, &state, dashboard_page(&req, &state).await)
 }
 
@@ -804,7 +845,7 @@ async fn dashboard_page(
     let charts = super::charts::Charts::of(&rows, since);
     let body = render(
         "dashboard.html",
-        common(req, state, None),
+        common(req, state),
         json!({
             "per_hour": charts.per_hour_svg(),
             "percentiles": charts.percentiles(),
@@ -816,7 +857,11 @@ async fn dashboard_page(
 }
 
 /// `GET /triggers`: the trigger rules and the last events that made composes.
-pub async fn triggers(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+pub async fn triggers(
+    req: HttpRequest,
+    _viewer: Viewer,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     let recent = db_read(&state, move |c| {
         use crate::db::schema::triggers as t;
         use diesel::prelude::*;
@@ -850,7 +895,7 @@ pub async fn triggers(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
         .collect();
     match render(
         "triggers.html",
-        common(&req, &state, None),
+        common(&req, &state),
         json!({"rules": rules, "recent": events}),
     ) {
         Ok(b) => html(StatusCode::OK, b),

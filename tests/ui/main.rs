@@ -2,7 +2,8 @@
 //! fantoccini client) against composed with a worker, on SQLite and PostgreSQL: a compose
 //! submitted through the form, followed to done on its page without a reload, its package
 //! table filtered, compared with another, deleted; field errors next to their field; markup
-//! in a request shown as text.
+//! in a request shown as text; the OpenID Connect login against a real provider (npm
+//! `oidc-provider`), a wrong password refused, the session cookie `HttpOnly; Secure; SameSite=Lax`.
 
 #[path = "../api/support.rs"]
 #[allow(dead_code)]
@@ -128,7 +129,12 @@ async fn wait_js(c: &Client, what: &str, secs: u64) {
         }
         if std::time::Instant::now() > deadline {
             let html = c.source().await.unwrap_or_default();
-            panic!("not true after {secs} s: {what}\n{html}");
+            let url = c
+                .current_url()
+                .await
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            panic!("not true after {secs} s: {what}\nat {url}\n{html}");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -340,4 +346,210 @@ async fn submit_follow_inspect_compare_delete_in_a_browser_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn submit_follow_inspect_compare_delete_in_a_browser_on_postgres() {
     run(Db::Postgres).await;
+}
+
+/// A real OpenID Provider (npm `oidc-provider`, installed by tests/run.sh into
+/// tests/clients/oidc), killed when dropped.
+struct Provider(std::process::Child);
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn provider(port: u16, redirect: &str, secret: &str) -> Option<Provider> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/oidc");
+    if !dir.join("node_modules/oidc-provider").exists() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("oidc-provider is missing: tests/run.sh runs npm ci in tests/clients/oidc");
+        }
+        eprintln!(
+            "\n!!! SKIPPING the OIDC login test: run `npm ci --prefix tests/clients/oidc` !!!\n"
+        );
+        return None;
+    }
+    let mut child = Command::new("node")
+        .arg(dir.join("provider.mjs"))
+        .args([&port.to_string(), redirect, secret])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("node runs");
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    assert!(
+        line.starts_with("ready "),
+        "the provider did not start: {line:?}"
+    );
+    // The rest of its output is drained (a closed pipe would end it at its next line).
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    Some(Provider(child))
+}
+
+async fn has(c: &Client, css: &str) -> bool {
+    c.find(Locator::Css(css)).await.is_ok()
+}
+
+async fn login_run(db: Db) {
+    let Some((_driver, c)) = browser().await else {
+        return;
+    };
+    let op_port = free_port();
+    let issuer = format!("http://127.0.0.1:{op_port}");
+    let client_secret = "composed-client-secret";
+    let repo = rpms::cached_many("ui-oidc", 3);
+    let iss = issuer.clone();
+    let Some(app) = spawn_app_full(
+        db,
+        move |s| {
+            s.auth.backend = "oidc".into();
+            s.auth.oidc.issuer = iss.clone();
+            s.auth.oidc.jwks_url = format!("{iss}/jwks");
+            s.auth.oidc.login.client_id = "composed".into();
+            s.auth.oidc.login.client_secret = client_secret.into();
+            s.auth.oidc.login.session_secret = "a session key of at least thirty-two chars".into();
+            s.auth
+                .allowed_clients
+                .groups
+                .insert("releng".into(), Default::default());
+            s.auth.admins.groups = vec!["releng".into()];
+        },
+        true,
+    )
+    .await
+    else {
+        return;
+    };
+    let base = app.base.clone();
+    let Some(_op) = provider(op_port, &format!("{base}/login/callback"), client_secret) else {
+        return;
+    };
+
+    // Nobody is logged in: the pages are read-only and offer the login.
+    c.goto(&format!("{base}/")).await.unwrap();
+    assert!(has(&c, "#login-link").await);
+    // The form asks for the login first, and comes back to it.
+    c.goto(&format!("{base}/new")).await.unwrap();
+    wait_js(&c, "document.getElementById('op-login')", 30).await;
+
+    // A wrong password is refused by the provider: no session here.
+    type_into(&c, "#op-login", "alice").await;
+    type_into(&c, "#op-password", "looking-glass").await;
+    click(&c, "#op-submit").await;
+    let refused = text_of(&c, "#op-error").await;
+    assert!(refused.contains("Invalid"), "{refused}");
+    assert!(
+        c.get_all_cookies()
+            .await
+            .unwrap()
+            .iter()
+            .all(|k| k.name() != "composed_session"),
+        "a session after a refused login"
+    );
+
+    // The right one: back on the form, logged in, with a session cookie as it should be.
+    type_into(&c, "#op-login", "alice").await;
+    type_into(&c, "#op-password", "wonderland").await;
+    click(&c, "#op-submit").await;
+    wait_js(
+        &c,
+        "location.pathname === '/new' && document.getElementById('source')",
+        30,
+    )
+    .await;
+    assert_eq!(text_of(&c, "#user").await, "alice");
+    c.goto(&format!("{base}/")).await.unwrap();
+    let cookies = c.get_all_cookies().await.unwrap();
+    let session = cookies
+        .iter()
+        .find(|k| k.name() == "composed_session")
+        .expect("the session cookie");
+    assert_eq!(session.http_only(), Some(true), "HttpOnly");
+    assert_eq!(session.secure(), Some(true), "Secure");
+    assert_eq!(
+        format!("{:?}", session.same_site()),
+        "Some(Lax)",
+        "SameSite=Lax"
+    );
+    let session_value = session.value().to_string();
+
+    // A compose through the form is alice's.
+    c.goto(&format!("{base}/new")).await.unwrap();
+    c.find(Locator::Css("#source_type"))
+        .await
+        .unwrap()
+        .select_by_value("repo")
+        .await
+        .unwrap();
+    type_into(&c, "#source", &repo.to_string_lossy()).await;
+    click(&c, "#submit").await;
+    wait_js(
+        &c,
+        "location.pathname.endsWith('/compose/1') && document.getElementById('state')",
+        30,
+    )
+    .await;
+    let created = api(&app, "/api/1/composes/1").await;
+    assert_eq!(created["owner"], "alice", "{created}");
+    // alice is an admin (group releng): she may delete it.
+    assert!(has(&c, "#delete").await);
+
+    // The API does not take the session: Bearer tokens only.
+    let r = app
+        .client
+        .post(format!("{base}/api/1/composes/"))
+        .header("Cookie", format!("composed_session={session_value}"))
+        .json(&json!({"source": {"type": "repo", "source": repo}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // An altered session cookie is nobody's.
+    let mut forged = session_value.clone();
+    forged.insert(
+        1,
+        if forged.as_bytes()[1] == b'A' {
+            'B'
+        } else {
+            'A'
+        },
+    );
+    let page = app
+        .client
+        .get(format!("{base}/"))
+        .header("Cookie", format!("composed_session={forged}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"login-link\""), "{page}");
+    assert!(!page.contains("id=\"user\""), "{page}");
+
+    // Log out: the session is gone.
+    c.goto(&format!("{base}/logout")).await.unwrap();
+    click(&c, "#logout").await;
+    wait_js(&c, "document.getElementById('login-link')", 30).await;
+    assert!(
+        c.get_all_cookies()
+            .await
+            .unwrap()
+            .iter()
+            .all(|k| k.name() != "composed_session")
+    );
+    c.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openid_connect_login_with_a_wrong_password_refused_on_sqlite() {
+    login_run(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openid_connect_login_with_a_wrong_password_refused_on_postgres() {
+    login_run(Db::Postgres).await;
 }
