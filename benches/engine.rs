@@ -9,8 +9,12 @@
 //! 2. A `repo` compose of 2,000 rpmbuild-made RPMs (`tools/gen-rpms.sh`, kept under
 //!    `target/bench-data/` once built: rebuilds are byte-identical), cold and warm header cache.
 //! 3. A small tag (`bench-small`, five packages), warm: 20 composes, p50 and p90.
+//! 4. Results `iso` of a 2,000-RPM tag (`bench-2k`, warm), against Pungi's createiso commands
+//!    run by hand on the same two trees (`genisoimage … && implantisomd5 && isoinfo | sort` as
+//!    in pungi.md §5.4, both ISOs at once as Pungi's two createiso threads do).
 //!
-//! Run: `cargo bench --bench engine` (needs `createrepo_c`, `rpmbuild`). Env: BENCH_RPMS
+//! Run: `cargo bench --bench engine` (needs `createrepo_c`, `rpmbuild`, `xorriso`, `isomd5sum`,
+//! `genisoimage`). Env: BENCH_RPMS
 //! (default 10000), BENCH_REPO_RPMS (default 2000), BENCH_PRETOUCH_MB (a diagnostic: memory
 //! touched and freed before the first compose), BENCH_WARM_LOOP=k (a diagnostic for profilers:
 //! after the warm composes, `k` more, then stop), BENCH_COLD_LOOP=k (the same with cold
@@ -114,7 +118,50 @@ fn make_set(topdir: &Path, n: usize) {
     }
 }
 
-async fn compose(client: &reqwest::Client, base: &str, body: serde_json::Value) -> f64 {
+/// Pungi's createiso commands for the trees in `trees` (pungi.md §5.4), all at once; the wall
+/// time, median of 3.
+fn pungi_createiso(trees: &[std::path::PathBuf], scratch: &Path) -> f64 {
+    let mut times = Vec::new();
+    for run in 0..3 {
+        let t = Instant::now();
+        let children: Vec<_> = trees
+            .iter()
+            .enumerate()
+            .map(|(i, tree)| {
+                let iso = scratch.join(format!("pungi-{run}-{i}.iso"));
+                let script = format!(
+                    "set -e; cd {tree}; genisoimage -untranslated-filenames -volid 'odcs-1-1 Temporary.x86_64' -J -joliet-long \
+                     -rational-rock -translation-table -input-charset utf-8 -x ./lost+found -o {iso} -graft-points . \
+                     && implantisomd5 {iso} && isoinfo -R -f -i {iso} | grep -v '/TRANS.TBL$' | sort >> {iso}.manifest",
+                    tree = tree.display(),
+                    iso = iso.display()
+                );
+                Command::new("sh")
+                    .args(["-c", &script])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .expect("sh")
+            })
+            .collect();
+        for mut c in children {
+            assert!(
+                c.wait().unwrap().success(),
+                "genisoimage/implantisomd5 (apt-get install genisoimage isomd5sum)"
+            );
+        }
+        times.push(t.elapsed().as_secs_f64());
+    }
+    for e in std::fs::read_dir(scratch).unwrap().flatten() {
+        if e.file_name().to_string_lossy().starts_with("pungi-") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+    median(times)
+}
+
+/// POSTs `body`, waits until done; its duration and id.
+async fn compose_id(client: &reqwest::Client, base: &str, body: serde_json::Value) -> (f64, i64) {
     let t = Instant::now();
     let r: serde_json::Value = client
         .post(format!("{base}/api/1/composes/"))
@@ -136,11 +183,15 @@ async fn compose(client: &reqwest::Client, base: &str, body: serde_json::Value) 
             .await
             .unwrap();
         match j["state_name"].as_str() {
-            Some("done") => return t.elapsed().as_secs_f64(),
+            Some("done") => return (t.elapsed().as_secs_f64(), id),
             Some("failed") => panic!("compose failed: {}", j["state_reason"]),
             _ => tokio::time::sleep(Duration::from_millis(5)).await,
         }
     }
+}
+
+async fn compose(client: &reqwest::Client, base: &str, body: serde_json::Value) -> f64 {
+    compose_id(client, base, body).await.0
 }
 
 /// `k` composes of `body`, `before` called ahead of each; their durations.
@@ -342,6 +393,30 @@ fn main() {
         compose(&client, &base, small.clone()).await;
         let smalls = runs(&client, &base, &small, 20, &|| ()).await;
         let (small_p50, small_p90) = (quantile(smalls.clone(), 0.5), quantile(smalls, 0.9));
+        // ISOs of a 2,000-RPM tag, against Pungi's createiso commands on the same trees.
+        let k2 = serde_json::json!({"source": {"type": "tag", "source": "bench-2k"}, "flags": ["no_reuse"]});
+        let k2_iso = serde_json::json!({"source": {"type": "tag", "source": "bench-2k"}, "results": ["iso"], "flags": ["no_reuse"]});
+        compose(&client, &base, k2_iso.clone()).await;
+        let k2_repo = median(runs(&client, &base, &k2, 3, &|| ()).await);
+        let mut iso_times = Vec::new();
+        let mut last_id = 0;
+        for _ in 0..3 {
+            let (secs, id) = compose_id(&client, &base, k2_iso.clone()).await;
+            iso_times.push(secs);
+            last_id = id;
+        }
+        let k2_with_iso = median(iso_times);
+        let variant = dir.path().join(format!("composes/odcs-{last_id}/compose/Temporary"));
+        let iso_bytes: u64 = ["x86_64/iso", "source/iso"]
+            .iter()
+            .flat_map(|d| std::fs::read_dir(variant.join(d)).unwrap().flatten())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".iso"))
+            .map(|e| e.metadata().unwrap().len())
+            .sum();
+        let pungi_iso = pungi_createiso(
+            &[variant.join("x86_64/os"), variant.join("source/tree")],
+            dir.path(),
+        );
         let st = composed::koji::answers::stats();
         eprintln!("Koji answer cache: {st:?}");
 
@@ -358,5 +433,11 @@ fn main() {
         println!("| composed, repo compose of them, warm (median of 3) | {repo_warm:.3} | {:.2} |", repo_warm / cr_repo);
         println!("| composed, 5-package tag, warm, p50 of 20 | {small_p50:.4} | |");
         println!("| composed, 5-package tag, warm, p90 of 20 | {small_p90:.4} | |");
+        println!();
+        println!("| what (2,000-RPM tag `bench-2k`, warm; two ISOs, {:.1} MB together) | seconds | ratio to Pungi's createiso |", iso_bytes as f64 / 1e6);
+        println!("|---|---|---|");
+        println!("| Pungi's createiso commands by hand on the same two trees, at once (genisoimage + implantisomd5 + isoinfo manifest, median of 3) | {pungi_iso:.3} | 1.00 |");
+        println!("| composed, whole compose with `iso` (POST → done, median of 3) | {k2_with_iso:.3} | {:.2} |", k2_with_iso / pungi_iso);
+        println!("| composed, the same compose without `iso` (median of 3) | {k2_repo:.3} | {:.2} |", k2_repo / pungi_iso);
     });
 }

@@ -9,7 +9,7 @@ root=$(pwd)
 log() { printf '\n== %s\n' "$*"; }
 
 need_pkgs=()
-for p in libpq-dev libkrb5-dev libssl-dev pkg-config python3-venv wrk rpm createrepo-c dnf dnf-plugins-core python3-solv python3-aiosmtpd chromium chromium-driver rabbitmq-server; do
+for p in libpq-dev libkrb5-dev libssl-dev pkg-config python3-venv wrk rpm createrepo-c dnf dnf-plugins-core python3-solv python3-aiosmtpd chromium chromium-driver rabbitmq-server xorriso isomd5sum e2fsprogs qemu-utils skopeo; do
   dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then
@@ -41,15 +41,15 @@ fi
 venv="${COMPOSED_TEST_VENV:-$root/.venv}"
 clients=('odcs[client]==0.9.2' 'koji==1.36.1' 'productmd' 'pyzmq'
          'fedmsg[commands]==1.1.7' 'fedora-messaging==3.9.1' 'koji-fedoramessaging-messages==1.3.0'
-         'schemathesis==4.32.5')
-if ! "$venv/bin/python" -c 'import odcs.client.odcs, koji, productmd, zmq, fedmsg, fedora_messaging, koji_fedoramessaging_messages, schemathesis' 2>/dev/null \
+         'schemathesis==4.32.5' 'spdx-tools==0.8.5')
+if ! "$venv/bin/python" -c 'import odcs.client.odcs, koji, productmd, zmq, fedmsg, fedora_messaging, koji_fedoramessaging_messages, schemathesis, spdx_tools' 2>/dev/null \
    || [ ! -x "$venv/bin/koji" ] || [ ! -x "$venv/bin/fedmsg-logger" ] || [ ! -x "$venv/bin/fedora-messaging" ] \
    || [ ! -x "$venv/bin/schemathesis" ]; then
   log "installing the real clients in $venv: ${clients[*]}"
   [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check "${clients[@]}"
 fi
-"$venv/bin/python" -c 'import odcs.client.odcs, koji, productmd, zmq, fedmsg, fedora_messaging, koji_fedoramessaging_messages, schemathesis' \
+"$venv/bin/python" -c 'import odcs.client.odcs, koji, productmd, zmq, fedmsg, fedora_messaging, koji_fedoramessaging_messages, schemathesis, spdx_tools' \
   || { echo "the real clients do not import from $venv" >&2; exit 1; }
 
 # The OpenID Provider of the web UI's login test (npm oidc-provider, pinned in its lock file).

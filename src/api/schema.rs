@@ -240,10 +240,19 @@ pub fn compose_request() -> Value {
         "flags".into(),
         names(Flag::ALL.iter().map(|f| f.name()).collect()),
     );
-    p.insert(
-        "results".into(),
-        names(ResultKind::ALL.iter().map(|r| r.name()).collect()),
+    // `boot.iso` is made only where `composes.boot_iso_command` is set (400 elsewhere), so the
+    // portable document leaves it out and says so.
+    let mut results = names(
+        ResultKind::ALL
+            .iter()
+            .filter(|r| **r != ResultKind::BootIso)
+            .map(|r| r.name())
+            .collect(),
     );
+    results["description"] = json!(
+        "`repository` is always made. `iso`: Pungi's DVD ISOs; `raw`, `qcow2`, `oci`: installed images with manifests (docs/images.md). `boot.iso` is accepted only by a server with `composes.boot_iso_command` set, and refused with 400 elsewhere."
+    );
+    p.insert("results".into(), results);
     for k in [
         "arches",
         "multilib_arches",

@@ -87,6 +87,8 @@ pub struct EngineSettings {
     pub repodata_compression_level: u32,
     pub poll_interval_ms: u64,
     pub lease_secs: i64,
+    /// Free space added to a disk image beyond its files, in MiB.
+    pub image_free_mib: u64,
 }
 
 impl Default for EngineSettings {
@@ -96,6 +98,7 @@ impl Default for EngineSettings {
             repodata_compression_level: 6,
             poll_interval_ms: 500,
             lease_secs: 300,
+            image_free_mib: 64,
         }
     }
 }
@@ -135,6 +138,8 @@ pub struct ComposeSettings {
     pub raw_config_urls: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
     pub arch_queues: Vec<String>,
     pub repo_dirs: Vec<PathBuf>,
+    /// The external command that makes `boot.iso` (argv; empty: `boot.iso` is refused).
+    pub boot_iso_command: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -315,6 +320,7 @@ impl Default for ComposeSettings {
             raw_config_urls: BTreeMap::new(),
             arch_queues: vec![],
             repo_dirs: vec![],
+            boot_iso_command: vec![],
         }
     }
 }
@@ -337,7 +343,15 @@ pub const DEFAULT_ALLOWED_FLAGS: &[&str] = &[
 
 /// Every result name (contract §1.6.3), the default `auth.allowed_results`; checked against
 /// `ResultKind::ALL` by a test of `domain`.
-pub const DEFAULT_ALLOWED_RESULTS: &[&str] = &["repository", "iso", "ostree", "boot.iso"];
+pub const DEFAULT_ALLOWED_RESULTS: &[&str] = &[
+    "repository",
+    "iso",
+    "ostree",
+    "boot.iso",
+    "raw",
+    "qcow2",
+    "oci",
+];
 
 impl Default for AuthSettings {
     fn default() -> Self {

@@ -66,6 +66,9 @@ code_enum!(
         Iso = 2, "iso";
         Ostree = 4, "ostree";
         BootIso = 8, "boot.iso";
+        Raw = 16, "raw";
+        Qcow2 = 32, "qcow2";
+        Oci = 64, "oci";
     }
 );
 

@@ -71,6 +71,7 @@ pub fn parse_compose_request(
     let lists = Lists::read(top, source)?; // 10
     let flags = flags_mask(&lists.flags)?; // 11
     let results = results_mask(&lists.results)?; // 12
+    check_results_buildable(results, settings)?;
     let multilib_method = multilib_mask(&lists.multilib_method)?; // 13
     let module_defaults_url = module_defaults(source)?; // 14
     let target_dir_name = target_dir(top, settings)?; // 15
@@ -394,6 +395,21 @@ fn results_mask(names: &[String]) -> Result<i32, ValidationError> {
         format!("Unknown result \"{n}\" in \"results\"")
     })?;
     Ok(ResultKind::Repository.code() | mask)
+}
+
+/// After step 12 (composed): a result this server cannot make is refused rather than accepted
+/// and never made. `boot.iso` needs lorax and an installer runtime, which are not here unless
+/// an external command was configured.
+fn check_results_buildable(
+    results: i32,
+    settings: &ComposeSettings,
+) -> Result<(), ValidationError> {
+    if results & ResultKind::BootIso.code() != 0 && settings.boot_iso_command.is_empty() {
+        return invalid(
+            "Result \"boot.iso\" in \"results\" cannot be made here: it needs lorax and an installer runtime (anaconda), which this server does not have; an administrator can set composes.boot_iso_command to a command that makes it",
+        );
+    }
+    Ok(())
 }
 
 /// Step 13: known multilib methods.

@@ -144,3 +144,89 @@ pub(crate) fn split(s: &Option<String>) -> Vec<String> {
 pub(crate) fn words(s: &str) -> Vec<String> {
     s.split_whitespace().map(str::to_string).collect()
 }
+
+/// Runs an external tool of a phase (xorriso, implantisomd5, dnf, mke2fs, qemu-img) to its
+/// end, in a process group of its own that is killed whole when `cancel` is set. Its standard
+/// output is returned; a failure names `step` and carries the tool's last lines.
+pub(crate) fn run_tool(
+    step: &str,
+    cmd: &mut std::process::Command,
+    cancel: &Cancel,
+) -> Result<String, EngineError> {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| EngineError(format!("{step}: cannot run {program}: {e}")))?;
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let out = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let status = loop {
+        if cancel.is_cancelled() {
+            if let Some(group) = rustix::process::Pid::from_raw(child.id() as i32) {
+                let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            return fail("Compose generation was canceled.");
+        }
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => return fail(format!("{step}: waiting for {program}: {e}")),
+        }
+    };
+    let stdout = out.join().unwrap_or_default();
+    let stderr = err.join().unwrap_or_default();
+    if !status.success() {
+        let text = format!("{stderr}\n{stdout}");
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        let tail = lines[lines.len().saturating_sub(8)..].join("\n");
+        return fail(format!("{step} failed ({program}, {status}):\n{tail}"));
+    }
+    Ok(stdout)
+}
+
+/// The SHA-256 of a file, read in 1 MiB pieces; with its size.
+pub(crate) fn sha256_file(path: &std::path::Path) -> Result<(String, u64), EngineError> {
+    use sha2::Digest;
+    use std::io::Read;
+    let io = |e: std::io::Error| EngineError(format!("{}: {e}", path.display()));
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = f.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        h.update(&buf[..n]);
+    }
+    Ok((hex::encode(h.finalize()), size))
+}

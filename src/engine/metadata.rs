@@ -1,6 +1,7 @@
 //! Phase 5, metadata: productmd's `compose/metadata/composeinfo.json` and `rpms.json`,
-//! `COMPOSE_ID`, `STATUS`, the `.repo` file of contract §2.6 and the Koji event the compose was
-//! resolved at (`work/global/koji-event`).
+//! `COMPOSE_ID`, `STATUS`, the `.repo` file of contract §2.6, the Koji event the compose was
+//! resolved at (`work/global/koji-event`), and in each `os` tree and `source/tree` the
+//! `.treeinfo`, `.discinfo` and `media.repo` Pungi writes (pungi.md §5.5).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -24,6 +25,8 @@ pub struct Facts<'a> {
     /// `odcs-<N>-1-<YYYYMMDD><type suffix>.0`.
     pub compose_id: &'a str,
     pub event: Option<i64>,
+    /// Whether ISOs are made (composeinfo then names their directories).
+    pub isos: bool,
 }
 
 /// Writes the metadata files into the tree at `root`; returns how many.
@@ -36,7 +39,21 @@ pub fn write(
     let c = facts.compose;
     let name = crate::layout::compose_name(c.id);
     let compose_obj = compose_object(c, facts.compose_id);
-    let composeinfo = composeinfo(c, &name, facts.arches, &compose_obj);
+    let mut composeinfo = composeinfo(c, &name, facts.arches, &compose_obj);
+    if facts.isos {
+        let paths = &mut composeinfo["payload"]["variants"][VARIANT]["paths"];
+        for (key, rel) in [
+            ("isos", "Temporary/{arch}/iso"),
+            ("source_isos", "Temporary/source/iso"),
+        ] {
+            paths[key] = facts
+                .arches
+                .iter()
+                .map(|a| (a.clone(), json!(rel.replace("{arch}", a))))
+                .collect::<serde_json::Map<_, _>>()
+                .into();
+        }
+    }
     let by_arch = rpms_by_arch(facts.selected, facts.plan);
     let mut rpms = BTreeMap::new();
     if !by_arch.is_empty() {
@@ -62,6 +79,29 @@ pub fn write(
     std::fs::write(root.join("COMPOSE_ID"), facts.compose_id).map_err(io)?;
     std::fs::write(root.join("STATUS"), "FINISHED\n").map_err(io)?;
     let mut files = 5;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let variant = root.join("compose").join(VARIANT);
+    let trees = facts
+        .arches
+        .iter()
+        .map(|a| (a.as_str(), format!("{a}/os")))
+        .chain(std::iter::once(("src", "source/tree".to_string())));
+    for (arch, rel) in trees {
+        let dir = variant.join(rel);
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        let media = Media {
+            name: &name,
+            arch,
+            secs: now.as_secs(),
+            micros: now.subsec_micros(),
+        };
+        std::fs::write(dir.join(".treeinfo"), media.treeinfo()).map_err(io)?;
+        std::fs::write(dir.join(".discinfo"), media.discinfo()).map_err(io)?;
+        std::fs::write(dir.join("media.repo"), media.media_repo()).map_err(io)?;
+        files += 3;
+    }
     // The .repo file (URLs as the API shows them).
     let view = ComposeView::new(c, settings, false);
     std::fs::write(
@@ -83,7 +123,53 @@ pub fn write(
     Ok(files)
 }
 
-fn compose_object(c: &Compose, compose_id: &str) -> Value {
+/// What a tree's `.treeinfo`, `.discinfo` and `media.repo` say (release `<name> 1`).
+struct Media<'a> {
+    name: &'a str,
+    /// `x86_64`, or `src` for `source/tree`.
+    arch: &'a str,
+    secs: u64,
+    micros: u32,
+}
+
+impl Media<'_> {
+    /// productmd's treeinfo 1.2 with its compatibility section, as Pungi writes it.
+    fn treeinfo(&self) -> String {
+        let (name, arch, ts) = (self.name, self.arch, self.secs);
+        format!(
+            "[general]\n\
+             ; WARNING.0 = This section provides compatibility with pre-productmd treeinfos.\n\
+             ; WARNING.1 = Read productmd documentation for details about new format.\n\
+             arch = {arch}\nfamily = {name}\nname = {name} 1\npackagedir = Packages\n\
+             platforms = {arch}\nrepository = .\ntimestamp = {ts}\nvariant = {VARIANT}\n\
+             variants = {VARIANT}\nversion = 1\n\n\
+             [header]\ntype = productmd.treeinfo\nversion = 1.2\n\n\
+             [release]\nname = {name}\nshort = {name}\nversion = 1\n\n\
+             [tree]\narch = {arch}\nbuild_timestamp = {ts}\nplatforms = {arch}\nvariants = {VARIANT}\n\n\
+             [variant-{VARIANT}]\nid = {VARIANT}\nname = {VARIANT}\npackages = Packages\n\
+             repository = .\ntype = variant\nuid = {VARIANT}\n\n"
+        )
+    }
+
+    fn stamp(&self) -> String {
+        format!("{}.{:06}", self.secs, self.micros)
+    }
+
+    /// Four lines: timestamp, release, arch, disc numbers.
+    fn discinfo(&self) -> String {
+        format!("{}\n{} 1\n{}\nALL\n", self.stamp(), self.name, self.arch)
+    }
+
+    fn media_repo(&self) -> String {
+        format!(
+            "[InstallMedia]\nname={} 1\nmediaid={}\nmetadata_expire=-1\ngpgcheck=0\ncost=500\n\n",
+            self.name,
+            self.stamp()
+        )
+    }
+}
+
+pub(crate) fn compose_object(c: &Compose, compose_id: &str) -> Value {
     let date = compose_id
         .split('-')
         .nth(3)
@@ -226,7 +312,7 @@ fn nevra_full(p: &Package) -> String {
 }
 
 /// productmd's JSON: 4-space indent, no final newline (keys sorted by the caller).
-fn pretty<T: serde::Serialize>(v: &T) -> String {
+pub(crate) fn pretty<T: serde::Serialize>(v: &T) -> String {
     let mut buf = Vec::with_capacity(1 << 16);
     let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
     let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
@@ -234,7 +320,7 @@ fn pretty<T: serde::Serialize>(v: &T) -> String {
     String::from_utf8(buf).expect("utf8")
 }
 
-fn sort_keys(v: &Value) -> Value {
+pub(crate) fn sort_keys(v: &Value) -> Value {
     match v {
         Value::Object(m) => {
             let sorted: BTreeMap<String, Value> =
@@ -264,4 +350,77 @@ pub fn repo_file(name: &str, result_repo: &str) -> String {
         section("-source", "source/tree", 0),
     ]
     .join("\n")
+}
+
+/// One image of productmd's `images.json` (fields in its sorted order), and where it is
+/// listed: under one binary arch, or under every arch for the source ISO (productmd maps source
+/// images under the binary arches).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ImageRecord {
+    pub arch: String,
+    pub bootable: bool,
+    pub checksums: BTreeMap<&'static str, String>,
+    pub disc_count: u32,
+    pub disc_number: u32,
+    pub format: &'static str,
+    pub implant_md5: Option<String>,
+    /// composed's addition: the files that say what went into the image (productmd ignores
+    /// keys it does not know).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub manifests: Vec<ManifestRecord>,
+    pub mtime: i64,
+    /// Relative to `compose/`.
+    pub path: String,
+    pub size: u64,
+    pub subvariant: &'static str,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub volume_id: Option<String>,
+    #[serde(skip)]
+    pub under: Option<String>,
+}
+
+/// A manifest of an image: `nevra` (the installed packages, one NEVRA a line) or `spdx-2.3`
+/// (an SPDX JSON SBOM).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ManifestRecord {
+    pub checksums: BTreeMap<&'static str, String>,
+    pub format: &'static str,
+    pub path: String,
+    pub size: u64,
+}
+
+/// `compose/metadata/images.json` of `images`; nothing when there are none.
+pub fn write_images(
+    root: &Path,
+    compose: &Compose,
+    compose_id: &str,
+    arches: &[String],
+    images: &[ImageRecord],
+) -> Result<usize, EngineError> {
+    if images.is_empty() {
+        return Ok(0);
+    }
+    let mut by_arch: BTreeMap<&str, Vec<&ImageRecord>> = BTreeMap::new();
+    for a in arches {
+        let mut list: Vec<&ImageRecord> = images
+            .iter()
+            .filter(|i| i.under.as_deref().is_none_or(|u| u == a))
+            .collect();
+        list.sort_by(|x, y| x.path.cmp(&y.path));
+        if !list.is_empty() {
+            by_arch.insert(a, list);
+        }
+    }
+    let doc = json!({
+        "header": {"type": "productmd.images", "version": "1.2"},
+        "payload": {
+            "compose": sort_keys(&compose_object(compose, compose_id)),
+            "images": {VARIANT: by_arch},
+        }
+    });
+    let path = root.join("compose/metadata/images.json");
+    std::fs::write(&path, pretty(&doc))
+        .map_err(|e| EngineError(format!("{}: {e}", path.display())))?;
+    Ok(1)
 }

@@ -10,6 +10,10 @@
 //! 4. [`repodata`] — `repodata/` of every repository of the tree;
 //! 5. [`metadata`] — productmd, `COMPOSE_ID`, `STATUS`, the `.repo` file, the Koji event;
 //! 6. [`pungi_config`] — the Pungi configuration that would reproduce the compose;
+//! 7. [`iso`] — with results `iso` / `boot.iso`, once the tree is whole: Pungi's DVD ISOs of
+//!    each `os` tree and of `source/tree` (and `boot.iso` by a configured command);
+//! 8. [`image`] — with results `raw`, `qcow2`, `oci`: disk and container images of the
+//!    packages installed from the tree by dnf, each with its manifests; then `images.json`;
 //!
 //! and the staging directory is renamed into `odcs-<N>`, so it exists whole or not at all.
 //! The engine knows nothing of HTTP or of the worker: the worker calls [`generate`] with a
@@ -21,6 +25,8 @@ mod base;
 pub mod depsolve;
 pub mod gather;
 pub mod headers;
+pub mod image;
+pub mod iso;
 pub mod metadata;
 pub mod pkgset;
 pub mod pungi_config;
@@ -34,6 +40,7 @@ pub use base::{Cancel, EngineError, Level, LogProgress, PhaseDone, Progress};
 
 use crate::config::Settings;
 use crate::db::models::Compose;
+use crate::domain::ResultKind;
 use crate::koji::KojiClient;
 use crate::layout;
 
@@ -179,12 +186,75 @@ fn files(job: &Job, mut candidates: Vec<pkgset::Candidate>) -> Result<usize, Eng
         job.done("tree", linked?, t);
         Ok(())
     })?;
+    media(job, staging.root(), &variant, &plan)?;
 
     let t = job.start("publish");
     job.progress.publishing(staging.root())?;
     staging.publish(cancel)?;
     job.done("publish", selected.len(), t);
     Ok(selected.len())
+}
+
+/// Whether compose `c` asks for result `r`.
+fn wants(c: &Compose, r: ResultKind) -> bool {
+    c.results & r.code() != 0
+}
+
+/// Phases 7 and 8 into the whole tree at `root`: the ISOs, the images, then `images.json`.
+fn media(
+    job: &Job,
+    root: &std::path::Path,
+    variant: &std::path::Path,
+    plan: &tree::Plan<'_>,
+) -> Result<(), EngineError> {
+    let c = &job.compose;
+    let short: String = layout::compose_name(c.id).chars().take(16).collect();
+    let mut images = Vec::new();
+    if wants(c, ResultKind::Iso) || wants(c, ResultKind::BootIso) {
+        let t = job.start("createiso");
+        if wants(c, ResultKind::BootIso) {
+            images.extend(iso::make_boot_isos(
+                &job.settings.composes.boot_iso_command,
+                variant,
+                &job.arches,
+                &short,
+                &job.cancel,
+            )?);
+        }
+        if wants(c, ResultKind::Iso) {
+            images.extend(iso::make_all(
+                variant,
+                &job.arches,
+                &job.compose_id,
+                &short,
+                &job.cancel,
+            )?);
+        }
+        job.done("createiso", images.len(), t);
+    }
+    let kinds = image::Kinds {
+        raw: wants(c, ResultKind::Raw),
+        qcow2: wants(c, ResultKind::Qcow2),
+        oci: wants(c, ResultKind::Oci),
+    };
+    if kinds.any() {
+        let t = job.start("image");
+        let input = image::Input {
+            compose: c,
+            root,
+            variant,
+            plan,
+            compose_id: &job.compose_id,
+            kinds,
+            free_mib: job.settings.engine.image_free_mib,
+            url_base: &job.settings.composes.target_dir_url,
+        };
+        let made = image::make_all(&input, &job.cancel)?;
+        job.done("image", made.len(), t);
+        images.extend(made);
+    }
+    metadata::write_images(root, c, &job.compose_id, &job.arches, &images)?;
+    Ok(())
 }
 
 /// Phases 4 and 5 into the tree at `root`: the repodata of every repository below `variant`,
@@ -208,6 +278,7 @@ fn repodata_and_metadata(
         plan,
         compose_id: &job.compose_id,
         event: job.event,
+        isos: wants(c, ResultKind::Iso),
     };
     let written = metadata::write(root, &facts, &job.settings.composes)?
         + pungi_config::write(root, c, &job.settings)?;

@@ -118,7 +118,7 @@ fn valid_for(key: &'static str) -> BoxedStrategy<Value> {
     };
     match key {
         "flags" => names(&["no_deps", "no_inheritance", "check_deps", "no_reuse"]),
-        "results" => names(&["iso", "boot.iso", "ostree"]),
+        "results" => names(&["iso", "ostree", "raw", "oci"]),
         "multilib_method" => names(&["runtime", "devel", "all"]),
         "label" | "compose_type" | "respin_of" | "base_module_br_name" => {
             prop::sample::select(SAFE).prop_map(|w| json!(w)).boxed()

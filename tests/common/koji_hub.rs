@@ -1028,6 +1028,7 @@ pub fn bench_tag(n: usize) -> HubData {
     let mut d = HubData::default();
     d.create_tag("bench", "x86_64");
     d.create_tag("bench-small", "x86_64");
+    d.create_tag("bench-2k", "x86_64");
     for i in 0..n {
         let (name, arch) = bench_rpm(i);
         let nvr = format!("{name}-1.0-1");
@@ -1037,6 +1038,10 @@ pub fn bench_tag(n: usize) -> HubData {
         if i < 5 {
             d.add_package("bench-small", &name);
             d.tag_build("bench-small", &nvr);
+        }
+        if i < 2000 {
+            d.add_package("bench-2k", &name);
+            d.tag_build("bench-2k", &nvr);
         }
     }
     d

@@ -2,6 +2,7 @@
 //! topdir. Composes go wait → generating → done, and Debian's real dnf installs from them
 //! over HTTP; productmd (PyPI) loads the metadata.
 
+mod images;
 #[path = "../common/koji_hub.rs"]
 mod koji_hub;
 mod notify;
@@ -256,6 +257,11 @@ struct Env {
 }
 
 async fn env() -> Env {
+    env_with(|_| {}).await
+}
+
+/// The test Koji hub and composed on SQLite, with settings changed by `more`.
+async fn env_with(more: impl FnOnce(&mut composed::config::Settings)) -> Env {
     let topdir = tempfile::tempdir().unwrap();
     let hub = spawn_hub(koji_data(topdir.path())).await;
     let (url, td) = (hub.url.clone(), topdir.path().to_path_buf());
@@ -265,6 +271,7 @@ async fn env() -> Env {
             s.koji.hub_url = url;
             s.koji.topdir = td;
             s.koji.retries = 0;
+            more(s);
         },
         true,
     )
