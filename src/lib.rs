@@ -15,6 +15,8 @@ pub mod engine;
 pub mod koji;
 pub mod layout;
 pub mod leader;
+pub mod mbs;
+pub mod modulemd;
 pub mod notify;
 pub mod queue;
 pub mod reuse;

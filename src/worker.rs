@@ -22,6 +22,7 @@ use crate::domain::State;
 use crate::engine::{self, Cancel};
 use crate::koji::KojiClient;
 use crate::layout;
+use crate::mbs::MbsClient;
 use crate::queue;
 
 /// Builds the Koji client from the settings, if a hub is configured.
@@ -36,6 +37,11 @@ pub fn koji_client(settings: &Settings) -> Option<KojiClient> {
         )
         .expect("HTTP client")
     })
+}
+
+/// Builds the MBS client from the settings, if an MBS is configured.
+pub fn mbs_client(settings: &Settings) -> Option<MbsClient> {
+    (!settings.mbs.url.is_empty()).then(|| MbsClient::new(&settings.mbs).expect("HTTP client"))
 }
 
 /// This host's name (the lease owner and temporary directory names carry it).
@@ -57,6 +63,7 @@ pub struct Worker {
     /// This host's name (temporary directories carry it).
     pub host: String,
     koji: Option<Arc<KojiClient>>,
+    mbs: Option<Arc<MbsClient>>,
 }
 
 impl Worker {
@@ -64,12 +71,14 @@ impl Worker {
         let host = hostname();
         let owner = format!("{host}-{}", std::process::id());
         let koji = koji_client(&settings).map(Arc::new);
+        let mbs = mbs_client(&settings).map(Arc::new);
         Self {
             pool,
             settings,
             owner,
             host,
             koji,
+            mbs,
         }
     }
 
@@ -202,11 +211,33 @@ impl Worker {
         let started = std::time::Instant::now();
         let mut compose = compose;
         let koji = self.koji.as_deref();
-        let reused = match find_reusable(&self.pool, &mut compose, koji).await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(compose = compose.id, error = %e, "reuse check failed; generating");
-                None
+        // Modules are resolved before the reuse check, which compares the resolved source.
+        let sources = engine::modules::Sources {
+            koji,
+            mbs: self.mbs.as_deref(),
+            base_module_names: &self.settings.composes.base_module_names,
+        };
+        let progress: Arc<dyn engine::Progress> = match &log {
+            Some(l) => l.clone(),
+            None => Arc::new(engine::LogProgress),
+        };
+        let modules = engine::resolve_modules(&compose, &sources, progress.as_ref()).await;
+        let (modules, reused) = match modules {
+            Err(e) => (Err(e), None),
+            Ok(m) => {
+                if let Some(m) = &m
+                    && compose.source_type == crate::domain::SourceType::Module.code()
+                {
+                    compose.source = m.source();
+                }
+                let reused = match find_reusable(&self.pool, &mut compose, koji).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::warn!(compose = compose.id, error = %e, "reuse check failed; generating");
+                        None
+                    }
+                };
+                (Ok(m), reused)
             }
         };
         if let (Some(r), Some(l)) = (&reused, &log) {
@@ -219,23 +250,24 @@ impl Worker {
                 ),
             );
         }
-        let result = match &reused {
-            Some(r) => Ok(engine::Outcome {
+        let result = match (&reused, modules) {
+            (_, Err(e)) => Err(e),
+            (Some(r), Ok(_)) => Ok(engine::Outcome {
                 koji_event: compose.koji_event,
                 pungi_compose_id: r.pungi_compose_id.clone().unwrap_or_default(),
                 rpms: 0,
+                source: Some(compose.source.clone()),
             }),
-            None => {
+            (None, Ok(modules)) => {
                 self.mark_generating(&compose).await;
                 let ctx = engine::Context {
                     settings: &self.settings,
                     koji,
+                    mbs: self.mbs.as_deref(),
+                    modules,
                     host: &self.host,
                     cancel: cancel.clone(),
-                    progress: match &log {
-                        Some(l) => l.clone(),
-                        None => Arc::new(engine::LogProgress),
-                    },
+                    progress,
                 };
                 // The engine stops by itself once `cancel` is set (between files, and its
                 // Koji calls are abandoned); awaiting it means no file work outlives the job.
@@ -309,6 +341,7 @@ impl Worker {
     /// message) with the resolved Koji event, which makes the compose a reuse candidate.
     async fn mark_generating(&self, compose: &Compose) {
         let (p, id, event) = (self.pool.clone(), compose.id, compose.koji_event);
+        let source = compose.source.clone();
         let r = tokio::task::spawn_blocking(move || -> Result<usize, DbError> {
             let mut c = p.get().map_err(|e| DbError::Pool(e.to_string()))?;
             let n = diesel::update(
@@ -319,6 +352,7 @@ impl Worker {
             .set((
                 composes::state_reason.eq(crate::reuse::GENERATING_REASON),
                 composes::koji_event.eq(event),
+                composes::source.eq(source),
             ))
             .execute(&mut *c)?;
             crate::db::changes::touched_compose(id);
@@ -466,6 +500,7 @@ fn record(
                     .set((
                         composes::koji_event.eq(out.koji_event),
                         composes::pungi_compose_id.eq(&out.pungi_compose_id),
+                        composes::source.eq(out.source.as_deref().unwrap_or(&compose.source)),
                         composes::reused_id.eq(reused.map(|r| r.0)),
                     ))
                     .execute(c)?;

@@ -9,7 +9,7 @@ root=$(pwd)
 log() { printf '\n== %s\n' "$*"; }
 
 need_pkgs=()
-for p in libpq-dev libkrb5-dev libssl-dev pkg-config python3-venv wrk rpm createrepo-c dnf dnf-plugins-core python3-solv python3-aiosmtpd chromium chromium-driver rabbitmq-server xorriso isomd5sum e2fsprogs qemu-utils skopeo; do
+for p in libpq-dev libkrb5-dev libssl-dev pkg-config python3-venv wrk rpm createrepo-c dnf dnf-plugins-core python3-solv python3-aiosmtpd chromium chromium-driver rabbitmq-server xorriso isomd5sum genisoimage e2fsprogs qemu-utils skopeo; do
   dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then

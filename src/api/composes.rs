@@ -352,7 +352,11 @@ pub async fn create_from_body(
     identity.require_scope(&state.settings, "new-compose")?;
     policy::require_allowed_client(identity, &state.settings.auth)?;
     let request = domain::parse_compose_request(body, &state.settings.composes)?;
-    servable(request.source_type, &state.settings)?;
+    servable(
+        request.source_type,
+        request.modular_koji_tags.is_some(),
+        &state.settings,
+    )?;
     // composed's addition: the request's own notification targets (docs/notifications.md).
     let notify = crate::notify::parse_request(
         body.get("notify"),
@@ -392,7 +396,11 @@ pub async fn create_from_body(
 /// A request this deployment cannot generate is refused at once, naming the missing setting,
 /// rather than accepted and failed by the worker later (`repo` sources are checked against
 /// `composes.repo_dirs` by the validation pipeline).
-fn servable(source_type: SourceType, settings: &crate::config::Settings) -> Result<(), ApiError> {
+fn servable(
+    source_type: SourceType,
+    modular_koji_tags: bool,
+    settings: &crate::config::Settings,
+) -> Result<(), ApiError> {
     let needs_koji = matches!(
         source_type,
         SourceType::Tag | SourceType::Build | SourceType::Module
@@ -402,6 +410,14 @@ fn servable(source_type: SourceType, settings: &crate::config::Settings) -> Resu
             "Source type \"{}\" needs a Koji hub, and this server has none configured (koji.hub_url)",
             source_type.name()
         )));
+    }
+    // Modules come from MBS, or from the Koji modular tags given with the request.
+    if source_type == SourceType::Module && !modular_koji_tags && settings.mbs.url.is_empty() {
+        return Err(ApiError::bad_request(
+            "Source type \"module\" needs a Module Build Service, and this server has none \
+             configured (mbs.url); give source.modular_koji_tags to take the modules from Koji tags"
+                .to_string(),
+        ));
     }
     Ok(())
 }

@@ -13,7 +13,8 @@ pub use docs::{default_key_paths, key_docs, render_documented_defaults};
 pub use load::{ConfigError, FlagOverrides, mask_url_password};
 pub use settings::{
     Admins, AllowedClients, AuthSettings, ComposeSettings, DEFAULT_ALLOWED_FLAGS,
-    DEFAULT_ALLOWED_RESULTS, DatabaseSettings, EngineSettings, KojiSettings, MessagingSettings,
-    NotificationRule, NotificationSettings, OidcLoginSettings, OidcSettings, ProxySettings,
-    ServerSettings, Settings, TriggerRule, TriggerSettings, WebhookTarget, WorkerSettings,
+    DEFAULT_ALLOWED_RESULTS, DatabaseSettings, EngineSettings, KojiSettings, MbsSettings,
+    MessagingSettings, NotificationRule, NotificationSettings, OidcLoginSettings, OidcSettings,
+    ProxySettings, ServerSettings, Settings, TriggerRule, TriggerSettings, WebhookTarget,
+    WorkerSettings,
 };

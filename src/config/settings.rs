@@ -17,6 +17,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub worker: WorkerSettings,
     pub koji: KojiSettings,
+    pub mbs: MbsSettings,
     pub engine: EngineSettings,
     pub messaging: MessagingSettings,
     pub triggers: TriggerSettings,
@@ -75,6 +76,25 @@ impl Default for KojiSettings {
             timeout_secs: 120,
             retries: 3,
             answer_cache_rows: 300_000,
+        }
+    }
+}
+
+/// The Module Build Service module composes are resolved with.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MbsSettings {
+    pub url: String,
+    pub timeout_secs: u64,
+    pub retries: u32,
+}
+
+impl Default for MbsSettings {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            timeout_secs: 60,
+            retries: 3,
         }
     }
 }

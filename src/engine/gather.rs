@@ -186,8 +186,10 @@ pub fn gather(
     arches: &[String],
 ) -> Result<Gathered, EngineError> {
     let requested = split(&c.packages);
+    // A module compose is its modules' RPMs, nothing resolved (Pungi's `nodeps`).
+    let module_compose = c.source_type == crate::domain::SourceType::Module.code();
     let mut g = Gathering {
-        no_deps: has_flag(c, Flag::NoDeps),
+        no_deps: has_flag(c, Flag::NoDeps) || module_compose,
         chosen: BTreeSet::new(),
         unresolved: Vec::new(),
         missing_requested: requested.iter().cloned().collect(),
@@ -210,6 +212,16 @@ pub fn gather(
         g.chosen.extend(sel.iter().map(|&i| idx[i]));
         for m in multilib_arches.iter().filter(|_| c.multilib_method != 0) {
             g.multilib(pkgs, &names, m, arch, c.multilib_method);
+        }
+    }
+    // Every RPM of the modules joins (the arches', noarch, and sources), whatever was asked.
+    for (i, cand) in cands.iter().enumerate() {
+        if cand.module.is_some()
+            && (category(&pkgs[i]) == Category::Source
+                || pkgs[i].arch() == "noarch"
+                || arches.iter().any(|a| a == pkgs[i].arch()))
+        {
+            g.chosen.insert(i);
         }
     }
     if !g.missing_requested.is_empty() {

@@ -300,7 +300,7 @@ fn rpms_by_arch<'a>(selected: &'a [Selected], plan: &'a Plan<'a>) -> RpmsByArch<
     out
 }
 
-fn nevra_full(p: &Package) -> String {
+pub(crate) fn nevra_full(p: &Package) -> String {
     format!(
         "{}-{}:{}-{}.{}",
         p.name(),
@@ -350,6 +350,54 @@ pub fn repo_file(name: &str, result_repo: &str) -> String {
         section("-source", "source/tree", 0),
     ]
     .join("\n")
+}
+
+/// productmd's `compose/metadata/modules.json` (format 1.2): per arch every module stream
+/// with its metadata, where its modulemd is and its RPMs. Nothing when there are no modules.
+pub fn write_modules(
+    root: &Path,
+    c: &Compose,
+    compose_id: &str,
+    set: &super::modules::ModuleSet,
+    by_arch: &BTreeMap<String, Vec<super::modules::ArchStream>>,
+) -> Result<usize, EngineError> {
+    let mut arches = serde_json::Map::new();
+    for (arch, streams) in by_arch {
+        let mut entries = serde_json::Map::new();
+        for s in streams {
+            let m = &set.modules[s.module];
+            entries.insert(
+                m.nsvc(),
+                json!({
+                    "metadata": {
+                        "uid": m.nsvc(),
+                        "name": m.name,
+                        "stream": m.stream,
+                        "version": m.version,
+                        "context": m.context,
+                        "koji_tag": m.koji_tag,
+                    },
+                    "modulemd_path": {
+                        "binary": format!("{VARIANT}/{arch}/os/{}", super::repodata::MODULES_HREF),
+                    },
+                    "rpms": s.rpms,
+                }),
+            );
+        }
+        arches.insert(arch.clone(), Value::Object(entries));
+    }
+    let doc = json!({
+        "header": {"type": "productmd.modules", "version": "1.2"},
+        "payload": {
+            "compose": compose_object(c, compose_id),
+            "modules": {VARIANT: arches},
+        },
+    });
+    let meta = root.join("compose/metadata");
+    std::fs::create_dir_all(&meta)
+        .and_then(|_| std::fs::write(meta.join("modules.json"), pretty(&sort_keys(&doc))))
+        .map_err(|e| EngineError(format!("{}: {e}", meta.display())))?;
+    Ok(1)
 }
 
 /// One image of productmd's `images.json` (fields in its sorted order), and where it is

@@ -1,6 +1,8 @@
 //! The native compose engine, a pipeline of phases (one file each, in the spirit of Pungi's
 //! `pungi/phases/`):
 //!
+//! 0. [`modules`] — the module builds of a module compose (MBS or modular Koji tags) or of a
+//!    hybrid tag compose;
 //! 1. [`pkgset`] — the candidate RPM files (Koji tag at an event, exact builds, or a local
 //!    directory), signed copies chosen by sigkey; then their headers (the [`headers`] cache);
 //! 2. [`gather`] — the selection: requested packages and their closure ([`depsolve`]),
@@ -28,6 +30,7 @@ pub mod headers;
 pub mod image;
 pub mod iso;
 pub mod metadata;
+pub mod modules;
 pub mod pkgset;
 pub mod pungi_config;
 pub mod repodata;
@@ -43,6 +46,7 @@ use crate::db::models::Compose;
 use crate::domain::ResultKind;
 use crate::koji::KojiClient;
 use crate::layout;
+use crate::mbs::MbsClient;
 
 /// What generation resolved, stored back on the compose.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,12 +54,18 @@ pub struct Outcome {
     pub koji_event: Option<i64>,
     pub pungi_compose_id: String,
     pub rpms: usize,
+    /// The resolved `source` (a module compose's sorted NSVCs), stored back on the compose.
+    pub source: Option<String>,
 }
 
 /// Everything needed to generate a compose.
 pub struct Context<'a> {
     pub settings: &'a Settings,
     pub koji: Option<&'a KojiClient>,
+    pub mbs: Option<&'a MbsClient>,
+    /// The compose's modules when the caller resolved them already ([`resolve_modules`]);
+    /// `None` resolves them here.
+    pub modules: Option<modules::ModuleSet>,
     /// This host's name: temporary directories are `.odcs-<N>.tmp-<host>-<pid>`.
     pub host: &'a str,
     /// Set when the compose was canceled or its worker lost the job's lease: the engine stops
@@ -90,6 +100,7 @@ struct Job {
     arches: Vec<String>,
     event: Option<i64>,
     compose_id: String,
+    modules: Option<modules::ModuleSet>,
 }
 
 impl Job {
@@ -112,13 +123,73 @@ impl Job {
     }
 }
 
+/// Phase 0 on its own: the modules of compose `c` (`None` when it has none), timed and logged
+/// as the `modules` phase. The worker calls it before the reuse check.
+pub async fn resolve_modules(
+    c: &Compose,
+    src: &modules::Sources<'_>,
+    progress: &dyn Progress,
+) -> Result<Option<modules::ModuleSet>, EngineError> {
+    if !modules::wanted(c) {
+        return Ok(None);
+    }
+    progress.phase_start(c.id, "modules");
+    let t = Instant::now();
+    let set = modules::resolve(c, src).await?;
+    let n = set.as_ref().map_or(0, |s| s.modules.len());
+    if let Some(s) = &set {
+        progress.note(
+            c.id,
+            Level::Info,
+            "modules",
+            &format!("resolved {n} module builds: {}", s.source()),
+        );
+    }
+    progress.phase_done(&PhaseDone {
+        compose: c.id,
+        phase: "modules",
+        items: n,
+        elapsed: t.elapsed(),
+    });
+    Ok(set)
+}
+
 /// Generates compose `c`: the package set over the network, then the file phases on the
 /// blocking pool.
 pub async fn generate(c: &Compose, ctx: &Context<'_>) -> Result<Outcome, EngineError> {
+    let modset = match &ctx.modules {
+        Some(m) => Some(m.clone()),
+        None => {
+            let src = modules::Sources {
+                koji: ctx.koji,
+                mbs: ctx.mbs,
+                base_module_names: &ctx.settings.composes.base_module_names,
+            };
+            tokio::select! {
+                r = resolve_modules(c, &src, ctx.progress.as_ref()) => r?,
+                _ = ctx.cancel.cancelled() => return Err(EngineError("Compose generation was canceled.".into())),
+            }
+        }
+    };
+    let mut c = c.clone();
+    if let Some(m) = &modset
+        && c.source_type == crate::domain::SourceType::Module.code()
+    {
+        c.source = m.source();
+    }
+    let c = &c;
     ctx.progress.phase_start(c.id, "pkgset");
     let t = Instant::now();
     let arches = base::words(&c.arches);
-    let set = pkgset::resolve(c, ctx.koji, ctx.settings, &arches, &ctx.cancel).await?;
+    let set = pkgset::resolve(
+        c,
+        ctx.koji,
+        ctx.settings,
+        &arches,
+        modset.as_ref(),
+        &ctx.cancel,
+    )
+    .await?;
     ctx.cancel.check()?;
     ctx.progress
         .note(c.id, Level::Info, "pkgset", &set.describe(c));
@@ -131,6 +202,7 @@ pub async fn generate(c: &Compose, ctx: &Context<'_>) -> Result<Outcome, EngineE
         arches,
         event: set.event,
         compose_id: pungi_compose_id(c),
+        modules: modset,
     };
     job.done("pkgset", set.candidates.len(), t);
     let (job, rpms) = tokio::task::spawn_blocking(move || {
@@ -143,6 +215,7 @@ pub async fn generate(c: &Compose, ctx: &Context<'_>) -> Result<Outcome, EngineE
         koji_event: job.event.or(c.koji_event),
         pungi_compose_id: job.compose_id,
         rpms: rpms?,
+        source: job.modules.as_ref().map(|_| c.source.clone()),
     })
 }
 
@@ -268,7 +341,23 @@ fn repodata_and_metadata(
 ) -> Result<(), EngineError> {
     let c = &job.compose;
     let t = job.start("repodata");
-    let repos = repodata::write_all(variant, plan, &job.settings.engine, &job.cancel)?;
+    // Each arch's module streams, with the artifacts its trees hold.
+    let streams = job.modules.as_ref().map(|set| {
+        modules::streams_by_arch(set, &job.arches, |i, arch| {
+            let in_arch = plan.arches.iter().filter(|a| a.arch == arch);
+            in_arch
+                .flat_map(|a| a.os.pkgs.iter().chain(&a.debug.pkgs))
+                .chain(&plan.source.pkgs)
+                .filter(|s| s.cand.module == Some(i))
+                .map(|s| metadata::nevra_full(&s.pkg))
+                .collect()
+        })
+    });
+    let mut yaml = std::collections::BTreeMap::new();
+    for (arch, list) in streams.iter().flatten() {
+        yaml.insert(format!("{arch}/os"), modules::modules_yaml(list)?);
+    }
+    let repos = repodata::write_all(variant, plan, &yaml, &job.settings.engine, &job.cancel)?;
     job.done("repodata", repos, t);
     let t = job.start("metadata");
     let facts = metadata::Facts {
@@ -280,8 +369,11 @@ fn repodata_and_metadata(
         event: job.event,
         isos: wants(c, ResultKind::Iso),
     };
-    let written = metadata::write(root, &facts, &job.settings.composes)?
-        + pungi_config::write(root, c, &job.settings)?;
+    let mut written = metadata::write(root, &facts, &job.settings.composes)?
+        + pungi_config::write(root, c, job.modules.as_ref(), &job.settings)?;
+    if let (Some(set), Some(by_arch)) = (&job.modules, &streams) {
+        written += metadata::write_modules(root, c, &job.compose_id, set, by_arch)?;
+    }
     job.done("metadata", written, t);
     Ok(())
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::base::{Cancel, EngineError, fail, has_flag, on_every_core, split};
 use super::headers::{self, Header};
+use super::modules::{self, ModuleSet};
 use crate::config::Settings;
 use crate::db::models::Compose;
 use crate::domain::{Flag, SourceType};
@@ -26,6 +27,8 @@ pub struct Candidate {
     /// The file's size and mtime when the package set looked at it (the header cache's key,
     /// so that a warm compose does not `stat` every file twice).
     pub stat: Option<headers::FileStat>,
+    /// The module (index in the compose's [`ModuleSet`]) this RPM belongs to.
+    pub module: Option<usize>,
 }
 
 /// What the phase hands on: the candidates sorted by path, and the Koji event they were
@@ -42,6 +45,7 @@ impl PackageSet {
             Some(SourceType::Tag) => format!("Koji tag {}", c.source),
             Some(SourceType::Build) => "Koji builds".to_string(),
             Some(SourceType::Repo) => format!("repository {}", c.source),
+            Some(SourceType::Module) => format!("modules {}", c.source),
             Some(other) => other.name().to_string(),
             None => "source".to_string(),
         };
@@ -57,7 +61,7 @@ impl PackageSet {
             .count();
         let from_koji = matches!(
             SourceType::from_code(c.source_type),
-            Some(SourceType::Tag | SourceType::Build)
+            Some(SourceType::Tag | SourceType::Build | SourceType::Module)
         );
         let mut line = format!(
             "resolved {what}{}: {} RPM files",
@@ -89,6 +93,7 @@ pub async fn resolve(
     koji: Option<&KojiClient>,
     settings: &Settings,
     arches: &[String],
+    mods: Option<&ModuleSet>,
     cancel: &Cancel,
 ) -> Result<PackageSet, EngineError> {
     let topdir = settings.koji.topdir.as_path();
@@ -96,10 +101,30 @@ pub async fn resolve(
         Some(SourceType::Tag) | Some(SourceType::Build) => {
             let koji = koji
                 .ok_or_else(|| EngineError("No Koji hub is configured (koji.hub_url).".into()))?;
-            tokio::select! {
+            let (mut cands, event) = tokio::select! {
                 r = from_koji(c, koji, topdir, arches) => r?,
                 _ = cancel.cancelled() => return fail("Compose generation was canceled."),
+            };
+            if let Some(m) = mods {
+                let ev = event.or(m.event);
+                cands.extend(tokio::select! {
+                    r = from_modules(c, m, koji, topdir, arches, ev) => r?,
+                    _ = cancel.cancelled() => return fail("Compose generation was canceled."),
+                });
             }
+            (cands, event)
+        }
+        Some(SourceType::Module) => {
+            let koji = koji
+                .ok_or_else(|| EngineError("No Koji hub is configured (koji.hub_url).".into()))?;
+            let m =
+                mods.ok_or_else(|| EngineError("The compose's modules were not resolved.".into()))?;
+            let cands = tokio::select! {
+                r = from_modules(c, m, koji, topdir, arches, m.event) => r?,
+                _ = cancel.cancelled() => return fail("Compose generation was canceled."),
+            };
+            // Module composes carry no Koji event (contract §3.2), as in ODCS.
+            (cands, None)
         }
         Some(SourceType::Repo) => {
             let c2 = c.clone();
@@ -188,6 +213,52 @@ async fn from_koji(
     Ok((out, event))
 }
 
+/// The RPMs of each module: those of its Koji content tag (at `event`, or the hub's last)
+/// that the module holds ([`modules::Module::holds`]), of the compose's arches.
+async fn from_modules(
+    c: &Compose,
+    set: &ModuleSet,
+    koji: &KojiClient,
+    topdir: &Path,
+    arches: &[String],
+    event: Option<i64>,
+) -> Result<Vec<Candidate>, EngineError> {
+    let mut query_arches: Vec<String> = arches.to_vec();
+    query_arches.extend(["noarch".to_string(), "src".to_string()]);
+    query_arches.extend(split(&Some(c.multilib_arches.clone())));
+    let event = match event {
+        Some(e) => e,
+        None => koji.get_last_event().await?.id,
+    };
+    let keys = sigkeys(c);
+    let mut out = Vec::new();
+    for (i, m) in set.modules.iter().enumerate() {
+        let q = TagQuery {
+            event: Some(event),
+            arches: Some(query_arches.clone()),
+            ..Default::default()
+        };
+        let tagged = koji.list_tagged_rpms(&m.koji_tag, &q).await?;
+        let pairs: Vec<(&Rpm, &Build)> = tagged
+            .pairs()
+            .filter(|(r, _)| {
+                m.holds(
+                    &modules::artifact_nevra(&r.name, r.epoch, &r.version, &r.release, &r.arch),
+                    &r.name,
+                )
+            })
+            .collect();
+        let topdir = topdir.to_path_buf();
+        let keys = keys.clone();
+        let mut found = signed_candidates(&pairs, &topdir, &keys);
+        for cand in &mut found {
+            cand.module = Some(i);
+        }
+        out.extend(found);
+    }
+    Ok(out)
+}
+
 /// The file of each RPM: its copy signed with the first of `keys` that exists (`""` = the
 /// unsigned file), or the unsigned file with the reason it is missing.
 fn signed_candidates(
@@ -227,6 +298,7 @@ fn signed_candidates(
             missing_signature: missing,
             build_key: format!("koji:{}", b.id),
             stat,
+            module: None,
         }
     };
     on_every_core(rpm_builds, |part| part.iter().map(one).collect::<Vec<_>>())
@@ -292,6 +364,7 @@ fn from_directory(
                         missing_signature: None,
                         build_key: String::new(),
                         stat,
+                        module: None,
                     });
                 }
             }

@@ -6,6 +6,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use super::base::{EngineError, has_flag, split, words};
+use super::modules::ModuleSet;
 use crate::config::Settings;
 use crate::db::models::Compose;
 use crate::domain::{Flag, SourceType};
@@ -21,7 +22,7 @@ fn render(name: &str, source: &str, ctx: &Value) -> Result<String, EngineError> 
 }
 
 /// The templates' context for compose `c`.
-fn context(c: &Compose, settings: &Settings) -> Value {
+fn context(c: &Compose, modules: Option<&ModuleSet>, settings: &Settings) -> Value {
     let name = crate::layout::compose_name(c.id);
     let arches = words(&c.arches);
     let packages = split(&c.packages);
@@ -49,6 +50,26 @@ fn context(c: &Compose, settings: &Settings) -> Value {
     }
     skip.extend(["live_media", "live_images", "ostree"]);
     let is_repo = c.source_type == SourceType::Repo.code();
+    let is_module = c.source_type == SourceType::Module.code();
+    let module_tags = split(&c.modular_koji_tags);
+    // The variant's modules: each NSVC of a module compose, or every module of the modular
+    // tags (`*`) for a tag compose with them.
+    let variant_modules: Vec<String> = if is_module {
+        modules
+            .map(|m| m.modules.iter().map(|m| m.nsvc()).collect())
+            .unwrap_or_else(|| words(&c.source))
+    } else if !module_tags.is_empty() {
+        vec!["*".into()]
+    } else {
+        vec![]
+    };
+    let gather_method = if has_flag(c, Flag::NoDeps) || is_module {
+        "nodeps"
+    } else if !module_tags.is_empty() {
+        "hybrid"
+    } else {
+        "deps"
+    };
     json!({
         "release_name": name,
         "release_short": name.chars().take(16).collect::<String>(),
@@ -60,9 +81,13 @@ fn context(c: &Compose, settings: &Settings) -> Value {
         "pkgset_koji_inherit": !has_flag(c, Flag::NoInheritance),
         "builds": split(&c.builds),
         "pkgset_allow_reuse": !has_flag(c, Flag::NoReuse),
-        "additional_packages": packages.is_empty() && !is_repo,
+        "additional_packages": packages.is_empty() && !is_repo && !is_module,
         "multilib": multilib,
-        "gather_method": if has_flag(c, Flag::NoDeps) { "nodeps" } else { "deps" },
+        "gather_source": if is_module { "module" } else { "comps" },
+        "gather_method": gather_method,
+        "is_module": is_module,
+        "module_tags": module_tags,
+        "variant_modules": variant_modules,
         "check_deps": has_flag(c, Flag::CheckDeps),
         "lookaside_repos": split(&c.lookaside_repos),
         "skip_phases": skip,
@@ -73,12 +98,23 @@ fn context(c: &Compose, settings: &Settings) -> Value {
     })
 }
 
-/// The Pungi configuration reproducing compose `c`: (pungi.json, variants.xml, comps.xml).
+/// The Pungi configuration reproducing compose `c` (with its resolved `modules`, if any):
+/// (pungi.json, variants.xml, comps.xml). A module compose's comps.xml is empty.
 pub fn pungi_config(
     c: &Compose,
+    modules: Option<&ModuleSet>,
     settings: &Settings,
 ) -> Result<(String, String, String), EngineError> {
-    let ctx = context(c, settings);
+    let ctx = context(c, modules, settings);
+    let comps = if c.source_type == SourceType::Module.code() {
+        String::new()
+    } else {
+        render(
+            "comps.xml.j2",
+            include_str!("../../pungi-templates/comps.xml.j2"),
+            &ctx,
+        )?
+    };
     let pungi: Value = serde_json::from_str(&render(
         "pungi.json.j2",
         include_str!("../../pungi-templates/pungi.json.j2"),
@@ -92,18 +128,19 @@ pub fn pungi_config(
             include_str!("../../pungi-templates/variants.xml.j2"),
             &ctx,
         )?,
-        render(
-            "comps.xml.j2",
-            include_str!("../../pungi-templates/comps.xml.j2"),
-            &ctx,
-        )?,
+        comps,
     ))
 }
 
 /// Writes the configuration into the tree at `root`; returns how many files.
-pub fn write(root: &Path, c: &Compose, settings: &Settings) -> Result<usize, EngineError> {
+pub fn write(
+    root: &Path,
+    c: &Compose,
+    modules: Option<&ModuleSet>,
+    settings: &Settings,
+) -> Result<usize, EngineError> {
     let io = |e: std::io::Error| EngineError(format!("{}: {e}", root.display()));
-    let (pungi, variants, comps) = pungi_config(c, settings)?;
+    let (pungi, variants, comps) = pungi_config(c, modules, settings)?;
     let cfg = root.join("work/global/pungi-config");
     std::fs::create_dir_all(&cfg).map_err(io)?;
     std::fs::write(cfg.join("pungi.json"), pungi).map_err(io)?;

@@ -1,12 +1,16 @@
 //! Phase 4, repodata: the `repodata/` of each repository of the plan (primary, filelists and
 //! other compressed each on its own thread by the vendored `rpmrepo_metadata`, which records
 //! their open checksums while writing), from each package's XML rendered once per process. The
-//! packages are linked by the tree phase meanwhile ([`super::tree::link_all`]).
+//! packages are linked by the tree phase meanwhile ([`super::tree::link_all`]). A repository
+//! of a compose with modules also gets its `modules.yaml` as the `modules` record, as
+//! `modifyrepo_c --mdtype=modules` adds it.
 
+use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::Path;
 
 use rpmrepo_metadata::{
-    ChecksumType, CompressionType, PackageXml, RepositoryOptions, RepositoryWriter,
+    ChecksumType, CompressionType, PackageXml, RepomdRecord, RepositoryOptions, RepositoryWriter,
 };
 
 use super::base::{Cancel, EngineError, on_every_core};
@@ -14,10 +18,15 @@ use super::gather::Selected;
 use super::tree::Plan;
 use crate::config::EngineSettings;
 
-/// Writes every repository of `plan` below `variant`; returns how many.
+/// Where a repository's `modules.yaml` goes (below the repository).
+pub const MODULES_HREF: &str = "repodata/modules.yaml.gz";
+
+/// Writes every repository of `plan` below `variant`, with the `modules.yaml` text of the
+/// repositories `modules` names (by their path below the variant); returns how many.
 pub fn write_all(
     variant: &Path,
     plan: &Plan<'_>,
+    modules: &BTreeMap<String, String>,
     settings: &EngineSettings,
     cancel: &Cancel,
 ) -> Result<usize, EngineError> {
@@ -29,7 +38,13 @@ pub fn write_all(
     };
     let mut n = 0;
     for repo in plan.repos() {
-        write_repo(&variant.join(&repo.rel), &repo.pkgs, compression, cancel)?;
+        write_repo(
+            &variant.join(&repo.rel),
+            &repo.pkgs,
+            modules.get(&repo.rel).map(String::as_str),
+            compression,
+            cancel,
+        )?;
         n += 1;
     }
     Ok(n)
@@ -52,6 +67,7 @@ fn rendered<'a>(pkgs: &[&'a Selected]) -> Result<Vec<&'a PackageXml>, EngineErro
 fn write_repo(
     dir: &Path,
     pkgs: &[&Selected],
+    modules_yaml: Option<&str>,
     compression: CompressionType,
     cancel: &Cancel,
 ) -> Result<(), EngineError> {
@@ -69,6 +85,22 @@ fn write_repo(
     for batch in xml.chunks(1024) {
         cancel.check()?;
         w.add_rendered(batch).map_err(|e| err(&e))?;
+    }
+    if let Some(text) = modules_yaml {
+        let path = dir.join(MODULES_HREF);
+        std::fs::create_dir_all(dir.join("repodata")).map_err(|e| err(&e))?;
+        let f = std::fs::File::create(&path).map_err(|e| err(&e))?;
+        let mut gz = flate2::write::GzEncoder::new(f, flate2::Compression::default());
+        gz.write_all(text.as_bytes()).map_err(|e| err(&e))?;
+        gz.finish().map_err(|e| err(&e))?;
+        let record = RepomdRecord::new(
+            "modules",
+            Path::new(MODULES_HREF),
+            dir,
+            ChecksumType::Sha256,
+        )
+        .map_err(|e| err(&e))?;
+        w.repomd_mut().add_record(record);
     }
     w.finish().map_err(|e| err(&e))?;
     Ok(())

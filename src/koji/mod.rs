@@ -435,6 +435,27 @@ impl KojiClient {
         }
     }
 
+    /// `search(terms, type, matchType)`: the ids of the matches (`type` `build`: NVRs, with
+    /// `matchType` `glob` or `regexp`).
+    pub async fn search(
+        &self,
+        terms: &str,
+        kind: &str,
+        match_type: &str,
+    ) -> Result<Vec<i64>, KojiError> {
+        let v = self
+            .call(
+                "search",
+                vec![terms.into(), kind.into(), match_type.into()],
+                vec![],
+            )
+            .await?;
+        let items = v
+            .as_array()
+            .ok_or_else(|| self.unexpected("search", "not an array"))?;
+        Ok(items.iter().filter_map(|i| i.get("id").as_i64()).collect())
+    }
+
     /// `getBuild(nvr or id)`; `None` for an unknown build.
     pub async fn get_build(&self, build: Value) -> Result<Option<Build>, KojiError> {
         let v = self.call("getBuild", vec![build], vec![]).await?;

@@ -15,6 +15,8 @@ pub struct TagQuery {
     pub package: Option<String>,
     pub arches: Option<Vec<String>>,
     pub rpmsigs: bool,
+    /// `type=`: only builds of this btype (`module`).
+    pub btype: Option<String>,
 }
 
 impl TagQuery {
@@ -26,8 +28,8 @@ impl TagQuery {
             a.dedup();
         }
         format!(
-            "inherit={} latest={} package={:?} arches={:?} rpmsigs={}",
-            self.inherit, self.latest, self.package, arches, self.rpmsigs
+            "inherit={} latest={} package={:?} arches={:?} rpmsigs={} type={:?}",
+            self.inherit, self.latest, self.package, arches, self.rpmsigs, self.btype
         )
     }
 
@@ -44,6 +46,9 @@ impl TagQuery {
         }
         if let Some(p) = &self.package {
             k.push(("package", Value::String(p.clone())));
+        }
+        if let Some(t) = &self.btype {
+            k.push(("type", Value::String(t.clone())));
         }
         if rpms {
             if let Some(a) = &self.arches {

@@ -237,6 +237,43 @@ impl HubData {
         id
     }
 
+    /// Imports a module build as MBS's content generator does (`../shared/spec/mbs.md` §4):
+    /// btype module, NVR `N-<S with - as _>-V.C`, `extra.typeinfo.module` holding the NSVC,
+    /// the modulemd text and the content tag. No RPMs of its own: they are the RPM builds
+    /// tagged into `content_tag`.
+    pub fn import_module_build(&mut self, nsvc: &str, modulemd: &str, content_tag: &str) -> i64 {
+        let parts: Vec<&str> = nsvc.split(':').collect();
+        let [name, stream, version, context] = parts[..] else {
+            panic!("bad NSVC {nsvc}");
+        };
+        let e = self.new_event();
+        let id = self.builds.len() as i64 + 1;
+        let module = Value::structure([
+            ("name", Value::String(name.into())),
+            ("stream", Value::String(stream.into())),
+            ("version", Value::String(version.into())),
+            ("context", Value::String(context.into())),
+            ("modulemd_str", Value::String(modulemd.into())),
+            ("content_koji_tag", Value::String(content_tag.into())),
+            ("module_build_service_id", Value::Int(id)),
+        ]);
+        self.builds.push(BuildRow {
+            id,
+            name: name.into(),
+            version: stream.replace('-', "_"),
+            release: format!("{version}.{context}"),
+            epoch: None,
+            volume: "DEFAULT".into(),
+            create_event: e,
+            extra: Value::structure([("typeinfo", Value::structure([("module", module)]))]),
+        });
+        id
+    }
+
+    fn is_module(b: &BuildRow) -> bool {
+        b.extra.get("typeinfo").get("module").as_struct().is_some()
+    }
+
     /// Records a signature (no event, as on a real hub).
     pub fn add_signature(&mut self, build_nvr: &str, sigkey: &str) {
         let build_id = self.build_by_nvr(build_nvr).expect("build").id;
@@ -561,6 +598,7 @@ impl HubData {
                 "strict", "extra", "draft",
             ],
             "getBuild" => &["buildInfo", "strict"],
+            "search" => &["terms", "type", "matchType", "queryOpts"],
             "listRPMs" => &[
                 "buildID",
                 "buildrootID",
@@ -744,10 +782,30 @@ impl HubData {
                     flag("latest", false),
                     package.as_deref(),
                 );
+                // `type`: builds of that btype only (a hub knows rpm and module here).
+                let btype = a.get("type").and_then(Value::as_str).map(str::to_string);
+                match btype.as_deref() {
+                    None | Some("rpm") | Some("module") => {}
+                    Some(other) => {
+                        return Err(fault(format!("unsupported build type: {other}")));
+                    }
+                }
+                let selected: Vec<_> = selected
+                    .into_iter()
+                    .filter(|(b, _, _)| match btype.as_deref() {
+                        Some("module") => Self::is_module(b),
+                        Some("rpm") => !Self::is_module(b),
+                        _ => true,
+                    })
+                    .collect();
+                let with_extra = flag("extra", false);
                 let builds: Vec<Value> = selected
                     .iter()
                     .map(|(b, tag, e)| {
                         let mut m = self.build_value(b);
+                        if !with_extra {
+                            m.remove("extra");
+                        }
                         m.insert("tag_id".into(), Value::Int(tag.id));
                         m.insert("tag_name".into(), Value::String(tag.name.clone()));
                         m.insert("create_event".into(), Value::Int(*e));
@@ -930,6 +988,43 @@ impl HubData {
                         .collect(),
                 ))
             }
+            "search" => {
+                let terms = get("terms");
+                let terms = terms.as_str().unwrap_or_default().to_string();
+                let kind = get("type");
+                if kind.as_str() != Some("build") {
+                    return Err(fault(format!("No such search type: {}", py_repr(&kind))));
+                }
+                let match_type = get("matchType");
+                let glob = match match_type.as_str() {
+                    Some("glob") => true,
+                    Some("exact") => false,
+                    _ => {
+                        return Err(fault(format!(
+                            "No such match type: {}",
+                            py_repr(&match_type)
+                        )));
+                    }
+                };
+                Ok(Value::Array(
+                    self.builds
+                        .iter()
+                        .filter(|b| {
+                            if glob {
+                                glob_match(&terms, &b.nvr())
+                            } else {
+                                terms == b.nvr()
+                            }
+                        })
+                        .map(|b| {
+                            Value::structure([
+                                ("id", Value::Int(b.id)),
+                                ("name", Value::String(b.nvr())),
+                            ])
+                        })
+                        .collect(),
+                ))
+            }
             "listArchives" => Ok(Value::Array(vec![])),
             "getTaskInfo" => Ok(Value::Nil),
             "getUser" | "getMavenBuild" | "getWinBuild" => Ok(Value::Nil),
@@ -976,6 +1071,29 @@ pub fn py_repr(v: &Value) -> String {
         ),
         other => format!("{other:?}"),
     }
+}
+
+/// Shell-style glob (`*`, `?`) over the whole text, as Koji's `search(matchType='glob')`.
+fn glob_match(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
 }
 
 pub fn split_nvr(nvr: &str) -> Option<(String, String, String)> {
