@@ -9,7 +9,7 @@ root=$(pwd)
 log() { printf '\n== %s\n' "$*"; }
 
 need_pkgs=()
-for p in libpq-dev libkrb5-dev libssl-dev pkg-config python3-venv wrk rpm createrepo-c dnf dnf-plugins-core python3-solv python3-aiosmtpd chromium chromium-driver rabbitmq-server xorriso isomd5sum genisoimage e2fsprogs qemu-utils skopeo; do
+for p in libpq-dev libkrb5-dev libssl-dev pkg-config python3-venv wrk rpm createrepo-c dnf dnf-plugins-core python3-solv python3-aiosmtpd chromium chromium-driver rabbitmq-server xorriso isomd5sum genisoimage e2fsprogs qemu-utils skopeo gir1.2-modulemd-2.0 python3-gi; do
   dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then
@@ -58,6 +58,29 @@ if [ ! -d tests/clients/oidc/node_modules/oidc-provider ]; then
   log "npm ci in tests/clients/oidc (oidc-provider)"
   npm ci --prefix tests/clients/oidc --no-audit --no-fund --loglevel=error
 fi
+
+# The real Module Build Service 3.9.2 frontend (PyPI) with the module fixtures, one for the
+# whole run (tests/clients/mbs/README.md); the module tests use it through its URL.
+mbs_venv="${COMPOSED_TEST_MBS_VENV:-$root/.venv-mbs}"
+tests/clients/mbs/setup.sh "$mbs_venv"
+if [ -z "${COMPOSED_TEST_MBS_URL:-}" ]; then
+  mbs_dir=$(mktemp -d)
+  mbs_port=$("$mbs_venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  fx=tests/fixtures/modules
+  "$mbs_venv/bin/python" tests/clients/mbs/serve.py --dir "$mbs_dir" --port "$mbs_port" \
+    --done olddone:1:20240404000000:0badc0de \
+    $fx/platform-f40-1-00000000.yaml $fx/hello-1-20240101000000-c0ffee41.yaml \
+    $fx/hello-2-20240101000000-c0ffee42.yaml $fx/hello-2-20240202000000-c0ffee42.yaml \
+    $fx/greet-1-20240303000000-deadbee1.yaml $fx/greet-1-20240303000000-deadbee2.yaml \
+    $fx/olddone-1-20240404000000-0badc0de.yaml >"$mbs_dir/ready" 2>"$mbs_dir/serve.log" &
+  mbs_pid=$!
+  trap 'kill $mbs_pid 2>/dev/null || true' EXIT
+  for _ in $(seq 1 120); do grep -q '^READY ' "$mbs_dir/ready" 2>/dev/null && break; sleep 0.5; done
+  grep -q '^READY ' "$mbs_dir/ready" || { cat "$mbs_dir/serve.log" >&2; echo "MBS did not start" >&2; exit 1; }
+  export COMPOSED_TEST_MBS_URL=$(sed -n 's/^READY //p' "$mbs_dir/ready")
+  log "MBS at $COMPOSED_TEST_MBS_URL"
+fi
+export COMPOSED_TEST_MBS_VENV="$mbs_venv"
 
 export COMPOSED_TEST_VENV="$venv"
 export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"

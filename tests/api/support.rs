@@ -106,6 +106,7 @@ pub async fn spawn_app_full(
         // No worker runs, so nothing contacts it; POSTs of tag, build and module sources need
         // a hub configured (issue 19's first-run check). Tests with a worker set a real one.
         settings.koji.hub_url = "http://127.0.0.1:9/kojihub".into();
+        settings.mbs.url = "http://127.0.0.1:9/module-build-service".into();
     }
     configure(&mut settings);
     let app = Application::build(settings.clone(), Roles::API).expect("build app");

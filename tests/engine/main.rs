@@ -5,6 +5,7 @@
 mod images;
 #[path = "../common/koji_hub.rs"]
 mod koji_hub;
+mod modules;
 mod notify;
 #[path = "../common/rpms.rs"]
 #[allow(dead_code)]
