@@ -221,7 +221,13 @@ impl Worker {
             Some(l) => l.clone(),
             None => Arc::new(engine::LogProgress),
         };
-        let modules = engine::resolve_modules(&compose, &sources, progress.as_ref()).await;
+        let modules =
+            match engine::resolve_pungi_compose(&mut compose, &self.settings, progress.as_ref())
+                .await
+            {
+                Ok(()) => engine::resolve_modules(&compose, &sources, progress.as_ref()).await,
+                Err(e) => Err(e),
+            };
         let (modules, reused) = match modules {
             Err(e) => (Err(e), None),
             Ok(m) => {
@@ -342,6 +348,13 @@ impl Worker {
     async fn mark_generating(&self, compose: &Compose) {
         let (p, id, event) = (self.pool.clone(), compose.id, compose.koji_event);
         let source = compose.source.clone();
+        // What the resolution may have rewritten (a pungi_compose's inputs).
+        let inputs = (
+            compose.arches.clone(),
+            compose.builds.clone(),
+            compose.packages.clone(),
+            compose.sigkeys.clone(),
+        );
         let r = tokio::task::spawn_blocking(move || -> Result<usize, DbError> {
             let mut c = p.get().map_err(|e| DbError::Pool(e.to_string()))?;
             let n = diesel::update(
@@ -353,6 +366,10 @@ impl Worker {
                 composes::state_reason.eq(crate::reuse::GENERATING_REASON),
                 composes::koji_event.eq(event),
                 composes::source.eq(source),
+                composes::arches.eq(inputs.0),
+                composes::builds.eq(inputs.1),
+                composes::packages.eq(inputs.2),
+                composes::sigkeys.eq(inputs.3),
             ))
             .execute(&mut *c)?;
             crate::db::changes::touched_compose(id);
@@ -501,6 +518,10 @@ fn record(
                         composes::koji_event.eq(out.koji_event),
                         composes::pungi_compose_id.eq(&out.pungi_compose_id),
                         composes::source.eq(out.source.as_deref().unwrap_or(&compose.source)),
+                        composes::arches.eq(&compose.arches),
+                        composes::builds.eq(&compose.builds),
+                        composes::packages.eq(&compose.packages),
+                        composes::sigkeys.eq(&compose.sigkeys),
                         composes::reused_id.eq(reused.map(|r| r.0)),
                     ))
                     .execute(c)?;

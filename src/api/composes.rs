@@ -403,7 +403,7 @@ fn servable(
 ) -> Result<(), ApiError> {
     let needs_koji = matches!(
         source_type,
-        SourceType::Tag | SourceType::Build | SourceType::Module
+        SourceType::Tag | SourceType::Build | SourceType::Module | SourceType::PungiCompose
     );
     if needs_koji && settings.koji.hub_url.is_empty() {
         return Err(ApiError::bad_request(format!(

@@ -32,6 +32,7 @@ pub mod iso;
 pub mod metadata;
 pub mod modules;
 pub mod pkgset;
+pub mod pungi_compose;
 pub mod pungi_config;
 pub mod repodata;
 pub mod tree;
@@ -152,6 +153,47 @@ pub async fn resolve_modules(
         elapsed: t.elapsed(),
     });
     Ok(set)
+}
+
+/// A `pungi_compose` compose takes the arches, builds, packages and sigkeys of the compose its
+/// source names (its `rpms.json`), and is then made as a `build` compose; other composes are
+/// left as they are.
+pub async fn resolve_pungi_compose(
+    c: &mut Compose,
+    settings: &Settings,
+    progress: &dyn Progress,
+) -> Result<(), EngineError> {
+    if c.source_type != crate::domain::SourceType::PungiCompose.code() {
+        return Ok(());
+    }
+    progress.phase_start(c.id, "pungi_compose");
+    let t = Instant::now();
+    let timeout = std::time::Duration::from_secs(settings.koji.timeout_secs.max(1));
+    let i = pungi_compose::fetch(&c.source, timeout).await?;
+    progress.note(
+        c.id,
+        Level::Info,
+        "pungi_compose",
+        &format!(
+            "{}: {} builds, {} packages, arches {}, sigkeys {:?}",
+            i.url,
+            i.builds.len(),
+            i.packages.len(),
+            i.arches.join(" "),
+            i.sigkeys
+        ),
+    );
+    c.arches = i.arches.join(" ");
+    c.builds = Some(i.builds.join(" "));
+    c.packages = Some(i.packages.join(" "));
+    c.sigkeys = i.sigkeys;
+    progress.phase_done(&PhaseDone {
+        compose: c.id,
+        phase: "pungi_compose",
+        items: i.builds.len(),
+        elapsed: t.elapsed(),
+    });
+    Ok(())
 }
 
 /// Generates compose `c`: the package set over the network, then the file phases on the

@@ -44,6 +44,7 @@ impl PackageSet {
         let what = match SourceType::from_code(c.source_type) {
             Some(SourceType::Tag) => format!("Koji tag {}", c.source),
             Some(SourceType::Build) => "Koji builds".to_string(),
+            Some(SourceType::PungiCompose) => format!("the builds of compose {}", c.source),
             Some(SourceType::Repo) => format!("repository {}", c.source),
             Some(SourceType::Module) => format!("modules {}", c.source),
             Some(other) => other.name().to_string(),
@@ -61,7 +62,9 @@ impl PackageSet {
             .count();
         let from_koji = matches!(
             SourceType::from_code(c.source_type),
-            Some(SourceType::Tag | SourceType::Build | SourceType::Module)
+            Some(
+                SourceType::Tag | SourceType::Build | SourceType::Module | SourceType::PungiCompose
+            )
         );
         let mut line = format!(
             "resolved {what}{}: {} RPM files",
@@ -98,7 +101,7 @@ pub async fn resolve(
 ) -> Result<PackageSet, EngineError> {
     let topdir = settings.koji.topdir.as_path();
     let (mut candidates, event) = match SourceType::from_code(c.source_type) {
-        Some(SourceType::Tag) | Some(SourceType::Build) => {
+        Some(SourceType::Tag) | Some(SourceType::Build) | Some(SourceType::PungiCompose) => {
             let koji = koji
                 .ok_or_else(|| EngineError("No Koji hub is configured (koji.hub_url).".into()))?;
             let (mut cands, event) = tokio::select! {

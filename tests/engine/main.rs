@@ -7,6 +7,7 @@ mod images;
 mod koji_hub;
 mod modules;
 mod notify;
+mod pungi_compose;
 #[path = "../common/rpms.rs"]
 #[allow(dead_code)]
 mod rpms;
