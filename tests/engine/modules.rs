@@ -703,3 +703,149 @@ async fn hybrid_tag_and_modules_compose_installs_with_dnf() {
         "{installed}\n{out}"
     );
 }
+
+/// Publishes `body` on RabbitMQ's `amq.topic` with routing key `key` (as fedora-messaging).
+async fn amqp_publish(key: &str, body: &[u8], message_id: &str) {
+    let conn = lapin::Connection::connect(
+        "amqp://guest:guest@127.0.0.1:5672/%2F",
+        lapin::ConnectionProperties::default(),
+    )
+    .await
+    .unwrap();
+    let ch = conn.create_channel().await.unwrap();
+    ch.confirm_select(Default::default()).await.unwrap();
+    ch.basic_publish(
+        "amq.topic".into(),
+        key.into(),
+        Default::default(),
+        body,
+        lapin::BasicProperties::default().with_message_id(message_id.into()),
+    )
+    .await
+    .unwrap()
+    .await
+    .unwrap();
+    let _ = conn.close(200, "bye".into()).await;
+}
+
+fn rabbit_up() -> bool {
+    let addr = "127.0.0.1:5672".parse().unwrap();
+    if std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok() {
+        return true;
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("RabbitMQ is not reachable on 127.0.0.1:5672 in CI");
+    }
+    eprintln!("\n!!! SKIPPING module rule test: RabbitMQ is not reachable on 127.0.0.1:5672 !!!\n");
+    false
+}
+
+/// A `[[triggers.rules]]` module rule: an `mbs.module.state.change` message (ready) over
+/// AMQP makes a module compose of exactly the announced build, which reaches done through
+/// the real MBS; another stream's message and a non-ready state make none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_module_rule_fed_a_state_change_makes_a_done_compose() {
+    let Some(mbs) = mbs_url() else { return };
+    if !rabbit_up() {
+        return;
+    }
+    let topdir = tempfile::tempdir().unwrap();
+    let hub = spawn_hub(module_data(topdir.path())).await;
+    let unique = format!(
+        "{}{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    );
+    let env = format!("modtest{unique}");
+    let queue = format!("composed-modules-{unique}");
+    let key = format!("org.fedoraproject.{env}.mbs.module.state.change");
+    let (url, td, q, k, e2) = (
+        hub.url.clone(),
+        topdir.path().to_path_buf(),
+        queue.clone(),
+        key.clone(),
+        env.clone(),
+    );
+    let app = spawn_app_full(
+        Db::Sqlite,
+        move |s| {
+            s.koji.hub_url = url;
+            s.koji.topdir = td;
+            s.koji.retries = 0;
+            s.mbs.url = mbs;
+            s.messaging.environment = e2;
+            s.messaging.amqp_url = "amqp://guest:guest@127.0.0.1:5672/%2F".into();
+            s.triggers.amqp_queue = q;
+            s.triggers.amqp_routing_keys = vec![k];
+            s.triggers.owner = "releng-bot".into();
+            s.triggers.debounce_ms = 200;
+            s.triggers.rules = vec![composed::config::TriggerRule {
+                name: "hello-2".into(),
+                module: "hello:2".into(),
+                ..Default::default()
+            }];
+        },
+        true,
+    )
+    .await
+    .unwrap();
+    // composed's consumer is on its queue before anything is published.
+    let mut bound = false;
+    for _ in 0..200 {
+        let conn = lapin::Connection::connect(
+            "amqp://guest:guest@127.0.0.1:5672/%2F",
+            lapin::ConnectionProperties::default(),
+        )
+        .await
+        .unwrap();
+        let ch = conn.create_channel().await.unwrap();
+        let n = ch
+            .queue_declare(
+                queue.as_str().into(),
+                lapin::options::QueueDeclareOptions {
+                    passive: true,
+                    ..Default::default()
+                },
+                lapin::types::FieldTable::default(),
+            )
+            .await
+            .map(|q| q.consumer_count())
+            .unwrap_or(0);
+        let _ = conn.close(200, "bye".into()).await;
+        if n >= 1 {
+            bound = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(bound, "composed never consumed from {queue}");
+    let msg = |stream: &str, version: &str, state: &str| {
+        json!({"id": 4, "name": "hello", "stream": stream, "version": version,
+               "context": "c0ffee42", "state": if state == "ready" { 5 } else { 2 },
+               "state_name": state, "owner": "mbs", "koji_tag": "module-x"})
+        .to_string()
+    };
+    amqp_publish(&key, msg("2", "20240101000000", "build").as_bytes(), "m-1").await;
+    amqp_publish(&key, msg("1", "20240101000000", "ready").as_bytes(), "m-2").await;
+    amqp_publish(&key, msg("2", "20240202000000", "ready").as_bytes(), "m-3").await;
+    let mut made = Vec::new();
+    for _ in 0..400 {
+        let list = app.get("/api/1/composes/?owner=releng-bot").await.json();
+        made = list["items"].as_array().cloned().unwrap_or_default();
+        if made
+            .iter()
+            .any(|c| !matches!(c["state_name"].as_str(), Some("wait" | "generating")))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(made.len(), 1, "one compose, of the ready hello:2 build: {made:?}");
+    let c = &made[0];
+    assert_eq!(c["state_name"], "done", "{c}");
+    assert_eq!(c["source_type"], 2, "{c}");
+    assert_eq!(c["source"], "hello:2:20240202000000:c0ffee42", "{c}");
+}
