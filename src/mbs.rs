@@ -117,12 +117,13 @@ pub struct MbsError {
     pub reason: String,
 }
 
-/// The client; cheap to clone.
+/// The client; cheap to clone (clones share the query count).
 #[derive(Clone)]
 pub struct MbsClient {
     base: String,
     http: reqwest::Client,
     retries: u32,
+    queries: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl MbsClient {
@@ -141,7 +142,13 @@ impl MbsClient {
             base,
             http,
             retries: settings.retries,
+            queries: Default::default(),
         })
+    }
+
+    /// HTTP requests sent so far by this client and its clones (retries included).
+    pub fn queries(&self) -> u64 {
+        self.queries.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The API root (`<base>/1`), as Pungi's `mbs_api_url` names it.
@@ -169,6 +176,8 @@ impl MbsClient {
             attempt += 1;
             let full = reqwest::Url::parse_with_params(&url, &params)
                 .map_err(|e| fail(format!("bad URL: {e}")))?;
+            self.queries
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let r = self.http.get(full).send().await;
             let retryable = match &r {
                 Err(e) => e.is_connect() || e.is_timeout() || e.is_request(),

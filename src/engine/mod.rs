@@ -136,14 +136,20 @@ pub async fn resolve_modules(
     }
     progress.phase_start(c.id, "modules");
     let t = Instant::now();
+    let asked = src.mbs.map(|m| m.queries());
     let set = modules::resolve(c, src).await?;
     let n = set.as_ref().map_or(0, |s| s.modules.len());
     if let Some(s) = &set {
+        // The client is shared by the worker's jobs: the count is exact when one job runs.
+        let via = match (asked, src.mbs.map(|m| m.queries())) {
+            (Some(a), Some(b)) if b > a => format!(" ({} MBS queries)", b - a),
+            _ => String::new(),
+        };
         progress.note(
             c.id,
             Level::Info,
             "modules",
-            &format!("resolved {n} module builds: {}", s.source()),
+            &format!("resolved {n} module builds{via}: {}", s.source()),
         );
     }
     progress.phase_done(&PhaseDone {

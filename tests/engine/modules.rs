@@ -341,17 +341,32 @@ async fn mbs_compose_by_stream(db: Db) {
     let Some(e) = mod_env(db, Some(mbs)).await else {
         return;
     };
+    let started = std::time::Instant::now();
     let c = compose(
         &e.app,
         json!({"source": {"type": "module", "source": "hello:2"}}),
     )
     .await;
+    let took = started.elapsed();
     assert_eq!(c["state_name"], "done", "{c}");
     assert_eq!(
         c["source"], "hello:2:20240202000000:c0ffee42",
         "the resolved NSVC is stored as the source"
     );
     let id = c["id"].as_i64().unwrap();
+    // The figures of the closing note (printed, never asserted on).
+    let log = std::fs::read_to_string(tree(&e.app, id).join("pungi-stderr.log")).unwrap();
+    assert!(
+        log.contains("resolved 1 module builds (1 MBS queries)"),
+        "{log}"
+    );
+    let mut by_method = std::collections::BTreeMap::<String, usize>::new();
+    for m in calls(&e.hub) {
+        *by_method.entry(m).or_default() += 1;
+    }
+    eprintln!(
+        "FIGURES module compose POST -> done (polled every 50 ms): {took:?}; Koji calls {by_method:?}\n{log}"
+    );
     let top = tree(&e.app, id).join("compose");
     assert_eq!(
         files_under(&top),
@@ -843,7 +858,11 @@ async fn a_module_rule_fed_a_state_change_makes_a_done_compose() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(made.len(), 1, "one compose, of the ready hello:2 build: {made:?}");
+    assert_eq!(
+        made.len(),
+        1,
+        "one compose, of the ready hello:2 build: {made:?}"
+    );
     let c = &made[0];
     assert_eq!(c["state_name"], "done", "{c}");
     assert_eq!(c["source_type"], 2, "{c}");
