@@ -67,6 +67,11 @@ impl Document {
         self.field("name").unwrap_or_default()
     }
 
+    /// The module a `modulemd-defaults` document is about (`data.module`).
+    pub fn defaults_module(&self) -> String {
+        self.field("module").unwrap_or_default()
+    }
+
     pub fn stream(&self) -> String {
         self.field("stream").unwrap_or_default()
     }

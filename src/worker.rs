@@ -216,6 +216,7 @@ impl Worker {
             koji,
             mbs: self.mbs.as_deref(),
             base_module_names: &self.settings.composes.base_module_names,
+            timeout: std::time::Duration::from_secs(self.settings.koji.timeout_secs.max(1)),
         };
         let progress: Arc<dyn engine::Progress> = match &log {
             Some(l) => l.clone(),

@@ -212,6 +212,7 @@ pub async fn generate(c: &Compose, ctx: &Context<'_>) -> Result<Outcome, EngineE
                 koji: ctx.koji,
                 mbs: ctx.mbs,
                 base_module_names: &ctx.settings.composes.base_module_names,
+                timeout: std::time::Duration::from_secs(ctx.settings.koji.timeout_secs.max(1)),
             };
             tokio::select! {
                 r = resolve_modules(c, &src, ctx.progress.as_ref()) => r?,
@@ -403,7 +404,8 @@ fn repodata_and_metadata(
     });
     let mut yaml = std::collections::BTreeMap::new();
     for (arch, list) in streams.iter().flatten() {
-        yaml.insert(format!("{arch}/os"), modules::modules_yaml(list)?);
+        let defaults = job.modules.as_ref().map_or(&[][..], |m| &m.defaults[..]);
+        yaml.insert(format!("{arch}/os"), modules::modules_yaml(list, defaults)?);
     }
     let repos = repodata::write_all(variant, plan, &yaml, &job.settings.engine, &job.cancel)?;
     job.done("repodata", repos, t);

@@ -71,6 +71,8 @@ pub struct ModuleSet {
     pub modules: Vec<Module>,
     /// The Koji event the Koji-only resolution used.
     pub event: Option<i64>,
+    /// The `modulemd-defaults` documents of the compose's modules (`module_defaults_url`).
+    pub defaults: Vec<Document>,
 }
 
 impl ModuleSet {
@@ -98,6 +100,8 @@ pub struct Sources<'a> {
     pub koji: Option<&'a KojiClient>,
     pub mbs: Option<&'a MbsClient>,
     pub base_module_names: &'a [String],
+    /// How long fetching the module defaults (git) may take.
+    pub timeout: std::time::Duration,
 }
 
 /// Whether compose `c` is made of modules, in whole (`module`) or in part (a hybrid `tag`
@@ -123,12 +127,13 @@ pub async fn resolve(c: &Compose, src: &Sources<'_>) -> Result<Option<ModuleSet>
                 .as_deref()
                 .is_some_and(|s| !s.trim().is_empty())
             {
+                // MBS scratch builds live outside Koji's tags.
                 return fail(
                     "Scratch modules (source.scratch_modules) are not supported by composed: \
                      MBS scratch builds are not imported into Koji tags composed can read.",
                 );
             }
-            let set = if tags.is_empty() {
+            let mut set = if tags.is_empty() {
                 let mbs = src.mbs.ok_or_else(|| {
                     EngineError("No MBS is configured (mbs.url) for module composes.".into())
                 })?;
@@ -137,14 +142,112 @@ pub async fn resolve(c: &Compose, src: &Sources<'_>) -> Result<Option<ModuleSet>
                 let koji = koji_of(src)?;
                 from_koji(c, koji, &tags, src.base_module_names).await?
             };
+            set.defaults = defaults(c, &set, src.timeout).await?;
             Ok(Some(set))
         }
         Some(SourceType::Tag) if !tags.is_empty() => {
             let koji = koji_of(src)?;
-            Ok(Some(all_of_tags(koji, &tags, c.koji_event).await?))
+            let mut set = all_of_tags(koji, &tags, c.koji_event).await?;
+            set.defaults = defaults(c, &set, src.timeout).await?;
+            Ok(Some(set))
         }
         _ => Ok(None),
     }
+}
+
+/// The module defaults of `module_defaults_url` (`"<git url> <commit>"`): the repository
+/// cloned and checked out at the commit (a branch, tag or hash) with `git`, every
+/// `modulemd-defaults` document of its top-level `*.yaml` files about a module of `set`
+/// (Pungi's `module_defaults_dir` with `dir: "."`).
+async fn defaults(
+    c: &Compose,
+    set: &ModuleSet,
+    timeout: std::time::Duration,
+) -> Result<Vec<Document>, EngineError> {
+    let Some(spec) = c
+        .module_defaults_url
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+    else {
+        return Ok(vec![]);
+    };
+    let mut parts = spec.split_whitespace();
+    let (Some(url), Some(commit)) = (parts.next(), parts.next()) else {
+        return fail(format!(
+            "module_defaults_url {spec:?} must be \"<git url> <commit>\"."
+        ));
+    };
+    let dir = std::env::temp_dir().join(format!(
+        "composed-module-defaults-{}-{}",
+        c.id,
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let git = |args: Vec<&std::ffi::OsStr>| {
+        let mut cmd = tokio::process::Command::new("git");
+        cmd.args(args)
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true);
+        async move {
+            let out = tokio::time::timeout(timeout, cmd.output())
+                .await
+                .map_err(|_| format!("timed out after {} s", timeout.as_secs()))?
+                .map_err(|e| format!("cannot run git: {e}"))?;
+            if out.status.success() {
+                Ok(())
+            } else {
+                Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+            }
+        }
+    };
+    let result = async {
+        git(vec![
+            "clone".as_ref(),
+            "--quiet".as_ref(),
+            "--no-checkout".as_ref(),
+            url.as_ref(),
+            dir.as_os_str(),
+        ])
+        .await
+        .map_err(|e| format!("git clone {url}: {e}"))?;
+        git(vec![
+            "-C".as_ref(),
+            dir.as_os_str(),
+            "checkout".as_ref(),
+            "--quiet".as_ref(),
+            commit.as_ref(),
+        ])
+        .await
+        .map_err(|e| format!("git checkout {commit} of {url}: {e}"))?;
+        let names: BTreeSet<String> = set.modules.iter().map(|m| m.name.clone()).collect();
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+            .map_err(|e| e.to_string())?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+            .collect();
+        files.sort();
+        let mut out = Vec::new();
+        for f in files {
+            let text = std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+            let docs = modulemd::parse(&text).map_err(|e| {
+                format!(
+                    "{}: {e}",
+                    f.file_name().unwrap_or_default().to_string_lossy()
+                )
+            })?;
+            out.extend(
+                docs.into_iter()
+                    .filter(|d| d.kind() == "modulemd-defaults")
+                    .filter(|d| names.contains(&d.defaults_module())),
+            );
+        }
+        Ok::<_, String>(out)
+    }
+    .await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result.map_err(|e| EngineError(format!("Module defaults from {url} at {commit}: {e}")))
 }
 
 fn koji_of<'a>(src: &Sources<'a>) -> Result<&'a KojiClient, EngineError> {
@@ -358,6 +461,7 @@ async fn from_mbs(
     Ok(ModuleSet {
         modules,
         event: None,
+        defaults: vec![],
     })
 }
 
@@ -571,6 +675,7 @@ async fn from_koji(
             .filter(|m| !base_names.contains(&m.name))
             .collect(),
         event: Some(event),
+        defaults: vec![],
     })
 }
 
@@ -589,6 +694,7 @@ async fn all_of_tags(
     Ok(ModuleSet {
         modules,
         event: Some(event),
+        defaults: vec![],
     })
 }
 
@@ -629,8 +735,9 @@ pub fn streams_by_arch(
 }
 
 /// The `modules.yaml` text of one arch's streams.
-pub fn modules_yaml(streams: &[ArchStream]) -> Result<String, EngineError> {
-    let docs: Vec<Document> = streams.iter().map(|s| s.doc.clone()).collect();
+pub fn modules_yaml(streams: &[ArchStream], defaults: &[Document]) -> Result<String, EngineError> {
+    let mut docs: Vec<Document> = streams.iter().map(|s| s.doc.clone()).collect();
+    docs.extend(defaults.iter().cloned());
     modulemd::dump(&docs).map_err(|e| EngineError(format!("modules.yaml: {e}")))
 }
 

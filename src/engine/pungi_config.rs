@@ -87,6 +87,10 @@ fn context(c: &Compose, modules: Option<&ModuleSet>, settings: &Settings) -> Val
         "gather_method": gather_method,
         "is_module": is_module,
         "module_tags": module_tags,
+        "module_defaults": c.module_defaults_url.as_deref().and_then(|d| {
+            let mut p = d.split_whitespace();
+            Some(json!({"scm": "git", "repo": p.next()?, "branch": p.next()?, "dir": "."}))
+        }),
         "variant_modules": variant_modules,
         "check_deps": has_flag(c, Flag::CheckDeps),
         "lookaside_repos": split(&c.lookaside_repos),
