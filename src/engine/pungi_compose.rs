@@ -94,9 +94,11 @@ pub fn parse(doc: &Value, url: &str, variant: &str) -> Result<Inputs, EngineErro
     if unsigned && !sigkeys.is_empty() {
         sigkeys.push(' ');
     }
+    let mut arch_list: Vec<String> = arches.keys().cloned().collect();
+    arch_list.sort();
     Ok(Inputs {
         url: url.to_string(),
-        arches: arches.keys().cloned().collect(),
+        arches: arch_list,
         builds: builds.into_iter().collect(),
         packages: packages.into_iter().collect(),
         sigkeys,

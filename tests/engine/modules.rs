@@ -257,10 +257,15 @@ raw = open(sys.argv[1], "rb").read()
 text = (gzip.decompress(raw) if sys.argv[1].endswith(".gz") else raw).decode()
 idx = Modulemd.ModuleIndex.new()
 ok, failures = idx.update_from_string(text, True)
-out = {"ok": ok, "failures": [f.get_gerror().message for f in failures], "streams": {}}
+out = {"ok": ok, "failures": [f.get_gerror().message for f in failures], "streams": {},
+       "defaults": {}}
 for name in idx.get_module_names():
-    for s in idx.get_module(name).get_all_streams():
+    m = idx.get_module(name)
+    for s in m.get_all_streams():
         out["streams"][s.get_NSVCA()] = sorted(s.get_rpm_artifacts())
+    d = m.get_defaults()
+    if d is not None:
+        out["defaults"][name] = d.get_default_stream(None)
 print(json.dumps(out))
 "#;
     let out = Command::new("/usr/bin/python3")
@@ -867,4 +872,92 @@ async fn a_module_rule_fed_a_state_change_makes_a_done_compose() {
     assert_eq!(c["state_name"], "done", "{c}");
     assert_eq!(c["source_type"], 2, "{c}");
     assert_eq!(c["source"], "hello:2:20240202000000:c0ffee42", "{c}");
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// `module_defaults_url` + `module_defaults_commit`: the defaults of the compose's modules
+/// from that git commit go into modules.yaml (libmodulemd reads the default stream), and dnf
+/// installs the default stream's package without `module enable`; a commit that does not
+/// exist fails the compose naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn module_defaults_from_git_give_the_default_stream() {
+    let Some(mbs) = mbs_url() else { return };
+    let e = mod_env(Db::Sqlite, Some(mbs)).await.unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    git(repo.path(), &["init", "-q", "-b", "main"]);
+    std::fs::write(
+        repo.path().join("hello.yaml"),
+        "---\ndocument: modulemd-defaults\nversion: 1\ndata:\n  module: hello\n  stream: \"2\"\n  profiles:\n    \"2\": [default]\n...\n",
+    )
+    .unwrap();
+    std::fs::write(
+        repo.path().join("other.yaml"),
+        "---\ndocument: modulemd-defaults\nversion: 1\ndata:\n  module: other\n  stream: \"9\"\n...\n",
+    )
+    .unwrap();
+    git(repo.path(), &["add", "."]);
+    git(repo.path(), &["commit", "-q", "-m", "defaults"]);
+    let commit = git(repo.path(), &["rev-parse", "HEAD"]);
+    let url = format!("file://{}", repo.path().display());
+    let c = compose(
+        &e.app,
+        json!({"source": {"type": "module", "source": "hello:1 hello:2",
+                          "module_defaults_url": url, "module_defaults_commit": commit}}),
+    )
+    .await;
+    assert_eq!(c["state_name"], "done", "{c}");
+    let id = c["id"].as_i64().unwrap();
+    let os = tree(&e.app, id).join("compose/Temporary/x86_64/os");
+    let m = libmodulemd(&modules_yaml(&os));
+    assert_eq!(m["ok"], true, "{m}");
+    assert_eq!(
+        m["defaults"],
+        json!({"hello": "2"}),
+        "only the compose's modules: {m}"
+    );
+    let pungi: Value = serde_json::from_str(
+        &std::fs::read_to_string(tree(&e.app, id).join("work/global/pungi-config/pungi.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        pungi["module_defaults_dir"],
+        json!({"scm": "git", "repo": url, "branch": commit, "dir": "."})
+    );
+    let (ok, out, installed) = dnf_in(&e.app, id, vec![vec!["install", "hello"]]).await;
+    assert!(ok, "{out}");
+    assert_eq!(
+        installed.trim(),
+        "hello-2.0-1.module_f40+3+c0ffee42",
+        "{out}"
+    );
+
+    let c = compose(
+        &e.app,
+        json!({"source": {"type": "module", "source": "hello:2",
+                          "module_defaults_url": url, "module_defaults_commit": "nosuchbranch"}}),
+    )
+    .await;
+    assert_eq!(c["state_name"], "failed", "{c}");
+    assert!(
+        reason(&c).starts_with(&format!(
+            "Error while generating compose: Module defaults from {url} at nosuchbranch: git checkout nosuchbranch"
+        )),
+        "{c}"
+    );
 }

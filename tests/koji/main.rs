@@ -670,7 +670,23 @@ async fn real_koji_cli_against_the_test_hub() {
         return;
     };
     assert!(bin.join("koji").exists(), "koji CLI missing in the venv");
-    let hub = spawn_hub(scenario().data).await;
+    let mut data = scenario().data;
+    // A module build (btype module) as MBS's content generator imports it, tagged with an
+    // RPM build into a modular tag.
+    data.create_tag("f40-modules", "x86_64");
+    data.import_module_build(
+        "hello:2:20240202000000:c0ffee42",
+        "---\ndocument: modulemd\nversion: 2\ndata:\n  name: hello\n  stream: \"2\"\n...\n",
+        "module-hello-2-20240202000000-c0ffee42",
+    );
+    for (p, nvr) in [
+        ("hello", "hello-2-20240202000000.c0ffee42"),
+        ("libacme", "libacme-1.1-1.fc40"),
+    ] {
+        data.add_package("f40-modules", p);
+        data.tag_build("f40-modules", nvr);
+    }
+    let hub = spawn_hub(data).await;
     let (url, b) = (hub.url.clone(), bin.clone());
     let run = move |args: Vec<&'static str>| {
         let (url, b) = (url.clone(), b.clone());
@@ -733,4 +749,55 @@ async fn real_koji_cli_against_the_test_hub() {
     assert_eq!(v[1][0]["nvr"], "acme-data-2.0-1.fc40");
     let calls = hub.data.lock().unwrap().calls.clone();
     assert!(calls.iter().any(|c| c == "listTaggedRPMS"), "{calls:?}");
+
+    // Module builds: listTagged's type filter, search by NVR glob, getBuild's typeinfo.
+    let nvrs = |out: &str| -> Vec<String> {
+        out.lines()
+            .skip(2)
+            .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+            .collect()
+    };
+    let out = run(vec!["list-tagged", "--type=module", "f40-modules"]).await;
+    assert_eq!(nvrs(&out), vec!["hello-2-20240202000000.c0ffee42"], "{out}");
+    let out = run(vec!["list-tagged", "f40-modules"]).await;
+    let mut all = nvrs(&out);
+    all.sort();
+    assert_eq!(
+        all,
+        vec!["hello-2-20240202000000.c0ffee42", "libacme-1.1-1.fc40"],
+        "{out}"
+    );
+    let out = run(vec!["search", "build", "hello-2-20240202000000.*"]).await;
+    assert_eq!(out.trim(), "hello-2-20240202000000.c0ffee42", "{out}");
+    let out = run(vec!["search", "build", "nosuch-*"]).await;
+    assert_eq!(out.trim(), "", "{out}");
+    let out = run(vec![
+        "call",
+        "--json-output",
+        "getBuild",
+        "hello-2-20240202000000.c0ffee42",
+    ])
+    .await;
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let m = &v["extra"]["typeinfo"]["module"];
+    assert_eq!(
+        m["content_koji_tag"], "module-hello-2-20240202000000-c0ffee42",
+        "{v}"
+    );
+    assert_eq!(m["stream"], "2");
+    assert!(m["modulemd_str"].as_str().unwrap().contains("name: hello"));
+    let out = run(vec![
+        "call",
+        "--json-output",
+        "listTagged",
+        "f40-modules",
+        "type=module",
+    ])
+    .await;
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(v.as_array().unwrap().len(), 1, "{v}");
+    assert!(
+        v[0].get("extra").is_none(),
+        "extra only with extra=True: {v}"
+    );
 }
