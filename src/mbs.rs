@@ -204,3 +204,64 @@ impl MbsClient {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers of the real MBS 3.9.2 frontend (tests/fixtures/modules/mbs-answers, captured
+    /// by its capture.py) decode, and their modulemd parses as one v2 stream.
+    #[test]
+    fn real_mbs_answers_decode() {
+        let page: Page = serde_json::from_str(include_str!(
+            "../tests/fixtures/modules/mbs-answers/hello-2.json"
+        ))
+        .unwrap();
+        let nsvcs: Vec<String> = page.items.iter().map(ModuleBuild::nsvc).collect();
+        assert_eq!(
+            nsvcs,
+            vec![
+                "hello:2:20240202000000:c0ffee42",
+                "hello:2:20240101000000:c0ffee42"
+            ],
+            "newest version first"
+        );
+        let b = &page.items[0];
+        assert_eq!(b.state, STATE_READY);
+        assert_eq!(
+            b.koji_tag.as_deref(),
+            Some("module-hello-2-20240202000000-c0ffee42")
+        );
+        assert_eq!(
+            b.base_module_buildrequires,
+            vec![BaseModule {
+                name: "platform".into(),
+                stream: "f40".into(),
+                stream_version: Some(400000.0)
+            }]
+        );
+        let mmd = crate::modulemd::parse_stream(b.modulemd.as_deref().unwrap()).unwrap();
+        assert_eq!(mmd.nsvc(), "hello:2:20240202000000:c0ffee42");
+        for (file, n) in [
+            (
+                include_str!("../tests/fixtures/modules/mbs-answers/hello-devel-2.json"),
+                0,
+            ),
+            (
+                include_str!("../tests/fixtures/modules/mbs-answers/olddone-1-ready.json"),
+                0,
+            ),
+            (
+                include_str!("../tests/fixtures/modules/mbs-answers/olddone-1-done-ready.json"),
+                1,
+            ),
+            (
+                include_str!("../tests/fixtures/modules/mbs-answers/greet-1.json"),
+                2,
+            ),
+        ] {
+            let page: Page = serde_json::from_str(file).unwrap();
+            assert_eq!(page.items.len(), n, "{file}");
+        }
+    }
+}
