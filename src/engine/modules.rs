@@ -177,6 +177,12 @@ async fn defaults(
             "module_defaults_url {spec:?} must be \"<git url> <commit>\"."
         ));
     };
+    // Never an option of git's (`--upload-pack=…` would run a command).
+    if url.starts_with('-') || commit.starts_with('-') {
+        return fail(format!(
+            "module_defaults_url {url:?} and module_defaults_commit {commit:?} must not start with \"-\"."
+        ));
+    }
     let dir = std::env::temp_dir().join(format!(
         "composed-module-defaults-{}-{}",
         c.id,
@@ -187,6 +193,8 @@ async fn defaults(
         let mut cmd = tokio::process::Command::new("git");
         cmd.args(args)
             .env("GIT_TERMINAL_PROMPT", "0")
+            // Only transports that fetch: no `ext::` commands, whatever git's defaults.
+            .env("GIT_ALLOW_PROTOCOL", "file:git:http:https:ssh")
             .stdin(std::process::Stdio::null())
             .kill_on_drop(true);
         async move {

@@ -960,4 +960,13 @@ async fn module_defaults_from_git_give_the_default_stream() {
         )),
         "{c}"
     );
+    // Never a git option.
+    let c = compose(
+        &e.app,
+        json!({"source": {"type": "module", "source": "hello:2",
+                          "module_defaults_url": "--upload-pack", "module_defaults_commit": "main"}}),
+    )
+    .await;
+    assert_eq!(c["state_name"], "failed", "{c}");
+    assert!(reason(&c).contains("must not start with \"-\""), "{c}");
 }
