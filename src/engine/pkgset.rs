@@ -242,18 +242,22 @@ async fn from_modules(
             ..Default::default()
         };
         let tagged = koji.list_tagged_rpms(&m.koji_tag, &q).await?;
-        let pairs: Vec<(&Rpm, &Build)> = tagged
-            .pairs()
-            .filter(|(r, _)| {
-                m.holds(
-                    &modules::artifact_nevra(&r.name, r.epoch, &r.version, &r.release, &r.arch),
-                    &r.name,
-                )
-            })
-            .collect();
-        let topdir = topdir.to_path_buf();
-        let keys = keys.clone();
-        let mut found = signed_candidates(&pairs, &topdir, &keys);
+        let (module, topdir, keys) = (m.clone(), topdir.to_path_buf(), keys.clone());
+        // The signed-copy lookups (a `stat` per RPM and key) off the async workers.
+        let mut found = tokio::task::spawn_blocking(move || {
+            let pairs: Vec<(&Rpm, &Build)> = tagged
+                .pairs()
+                .filter(|(r, _)| {
+                    module.holds(
+                        &modules::artifact_nevra(&r.name, r.epoch, &r.version, &r.release, &r.arch),
+                        &r.name,
+                    )
+                })
+                .collect();
+            signed_candidates(&pairs, &topdir, &keys)
+        })
+        .await
+        .map_err(|e| EngineError(format!("signed copy lookup panicked: {e}")))?;
         for cand in &mut found {
             cand.module = Some(i);
         }
