@@ -617,7 +617,8 @@ async fn from_koji(
         Some(e) => e,
         None => koji.get_last_event().await?.id,
     };
-    // name → the module builds known of that name.
+    // name → the module builds known of that name: those `N:S:V[:C]` items found by search,
+    // the others from the tags when the loop below first needs the name.
     let mut known: BTreeMap<String, Vec<Module>> = BTreeMap::new();
     let mut unresolved: BTreeSet<String> = BTreeSet::new();
     for item in c.source.split_whitespace() {
@@ -637,9 +638,6 @@ async fn from_koji(
                 found.push(koji_module(koji, hit).await?);
             }
             known.entry(name).or_default().extend(found);
-        } else if let std::collections::btree_map::Entry::Vacant(slot) = known.entry(name) {
-            let found = latest_in_tags(koji, tags, event, Some(slot.key())).await?;
-            slot.insert(found);
         }
     }
     let mut resolved: BTreeSet<String> = BTreeSet::new();
