@@ -212,12 +212,7 @@ impl Worker {
         let mut compose = compose;
         let koji = self.koji.as_deref();
         // Modules are resolved before the reuse check, which compares the resolved source.
-        let sources = engine::modules::Sources {
-            koji,
-            mbs: self.mbs.as_deref(),
-            base_module_names: &self.settings.composes.base_module_names,
-            timeout: std::time::Duration::from_secs(self.settings.koji.timeout_secs.max(1)),
-        };
+        let sources = engine::modules::Sources::new(koji, self.mbs.as_deref(), &self.settings);
         let progress: Arc<dyn engine::Progress> = match &log {
             Some(l) => l.clone(),
             None => Arc::new(engine::LogProgress),

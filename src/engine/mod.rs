@@ -208,12 +208,7 @@ pub async fn generate(c: &Compose, ctx: &Context<'_>) -> Result<Outcome, EngineE
     let modset = match &ctx.modules {
         Some(m) => Some(m.clone()),
         None => {
-            let src = modules::Sources {
-                koji: ctx.koji,
-                mbs: ctx.mbs,
-                base_module_names: &ctx.settings.composes.base_module_names,
-                timeout: std::time::Duration::from_secs(ctx.settings.koji.timeout_secs.max(1)),
-            };
+            let src = modules::Sources::new(ctx.koji, ctx.mbs, ctx.settings);
             tokio::select! {
                 r = resolve_modules(c, &src, ctx.progress.as_ref()) => r?,
                 _ = ctx.cancel.cancelled() => return Err(EngineError("Compose generation was canceled.".into())),

@@ -104,6 +104,23 @@ pub struct Sources<'a> {
     pub timeout: std::time::Duration,
 }
 
+impl<'a> Sources<'a> {
+    /// The deployment's sources: its clients and `settings`' base modules and Koji timeout
+    /// (which also bounds the module defaults' git commands).
+    pub fn new(
+        koji: Option<&'a KojiClient>,
+        mbs: Option<&'a MbsClient>,
+        settings: &'a crate::config::Settings,
+    ) -> Self {
+        Self {
+            koji,
+            mbs,
+            base_module_names: &settings.composes.base_module_names,
+            timeout: std::time::Duration::from_secs(settings.koji.timeout_secs.max(1)),
+        }
+    }
+}
+
 /// Whether compose `c` is made of modules, in whole (`module`) or in part (a hybrid `tag`
 /// compose with `modular_koji_tags`).
 pub fn wanted(c: &Compose) -> bool {
