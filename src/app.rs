@@ -43,6 +43,12 @@ pub fn validate_settings(s: &Settings) -> Result<(), ConfigError> {
             s.engine.repodata_compression
         )));
     }
+    if crate::engine::iso::Writer::parse(&s.engine.iso_writer).is_none() {
+        return Err(ConfigError::Invalid(format!(
+            "engine.iso_writer: {:?} is neither \"native\" nor \"xorriso\"",
+            s.engine.iso_writer
+        )));
+    }
     crate::schedule::validate(&s.worker.cleanup_schedule)
         .map_err(|e| ConfigError::Invalid(format!("worker.cleanup_schedule: {e}")))?;
     if !["text", "json"].contains(&s.server.log_format.as_str()) {

@@ -12,6 +12,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod engine;
+pub mod iso9660;
 pub mod koji;
 pub mod layout;
 pub mod leader;

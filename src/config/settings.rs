@@ -105,6 +105,8 @@ impl Default for MbsSettings {
 pub struct EngineSettings {
     pub repodata_compression: String,
     pub repodata_compression_level: u32,
+    /// Who writes the `iso` result's ISOs: `native` or `xorriso`.
+    pub iso_writer: String,
     pub poll_interval_ms: u64,
     pub lease_secs: i64,
     /// Free space added to a disk image beyond its files, in MiB.
@@ -116,6 +118,7 @@ impl Default for EngineSettings {
         Self {
             repodata_compression: "gzip".into(),
             repodata_compression_level: 6,
+            iso_writer: "native".into(),
             poll_interval_ms: 500,
             lease_secs: 300,
             image_free_mib: 64,

@@ -1,10 +1,13 @@
 //! Phase 7, createiso (results `iso` and `boot.iso`): Pungi's DVD ISOs of a finished tree
 //! (pungi.md §5.4). For each arch `Temporary/<arch>/iso/<compose id>-Temporary-<arch>-dvd1.iso`
 //! of the `os` tree, and `Temporary/source/iso/<compose id>-Temporary-source-dvd1.iso` of
-//! `source/tree`: Rock Ridge and Joliet by Debian's xorriso (no root needed), the MD5 implanted
-//! by `implantisomd5`, next to each ISO its `.manifest` (the sorted file list) and BSD-style
-//! `.SHA256SUM`, and a `SHA256SUM` per directory. The ISOs are made at once, one thread each;
-//! the tools are killed on a cancel. `boot.iso` is made by the configured external command.
+//! `source/tree`: Rock Ridge and Joliet, isomd5sum's MD5 implanted, next to each ISO its
+//! `.manifest` (the sorted file list) and BSD-style `.SHA256SUM`, and a `SHA256SUM` per
+//! directory. The writer is `engine.iso_writer`: `native` (the default, `crate::iso9660`:
+//! one pass over the tree, the implanted MD5 computed while writing) or `xorriso` (Debian's
+//! `xorriso -as mkisofs`, then `implantisomd5`). The ISOs are made at once, one thread each;
+//! a cancel stops the writer between files and kills the tools. `boot.iso` is made by the
+//! configured external command.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,6 +16,7 @@ use std::process::Command;
 use super::base::{Cancel, EngineError, run_tool, sha256_file};
 use super::metadata::ImageRecord;
 use super::tree::VARIANT;
+use crate::iso9660;
 
 /// Padding after the file system: isomd5sum 1.2.3's `checkisomd5` fails images under about
 /// 700 KiB (its last fragment runs into the skipped sectors), so every ISO is at least 1 MiB.
@@ -44,12 +48,31 @@ pub fn volume_id(release_short: &str, arch: &str) -> String {
         .collect()
 }
 
+/// Which program writes the ISOs (`engine.iso_writer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writer {
+    Native,
+    Xorriso,
+}
+
+impl Writer {
+    /// The setting's value; `None` for anything but `native` and `xorriso`.
+    pub fn parse(s: &str) -> Option<Writer> {
+        match s {
+            "native" => Some(Writer::Native),
+            "xorriso" => Some(Writer::Xorriso),
+            _ => None,
+        }
+    }
+}
+
 /// Makes the DVD ISO of each `os` tree below `variant` and of `source/tree`.
 pub fn make_all(
     variant: &Path,
     arches: &[String],
     compose_id: &str,
     release_short: &str,
+    writer: Writer,
     cancel: &Cancel,
 ) -> Result<Vec<ImageRecord>, EngineError> {
     let mut discs: Vec<Disc> = arches
@@ -76,7 +99,7 @@ pub fn make_all(
     let made: Vec<Result<ImageRecord, EngineError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = discs
             .iter()
-            .map(|d| scope.spawn(move || make_one(d, cancel)))
+            .map(|d| scope.spawn(move || make_one(d, writer, cancel)))
             .collect();
         handles
             .into_iter()
@@ -110,49 +133,50 @@ fn checksum_lines(name: &str, img: &ImageRecord) -> String {
     )
 }
 
-fn make_one(d: &Disc, cancel: &Cancel) -> Result<ImageRecord, EngineError> {
+fn make_one(d: &Disc, writer: Writer, cancel: &Cancel) -> Result<ImageRecord, EngineError> {
     let io = |p: &Path, e: std::io::Error| EngineError(format!("{}: {e}", p.display()));
     std::fs::create_dir_all(&d.iso_dir).map_err(|e| io(&d.iso_dir, e))?;
     let iso = d.iso_dir.join(&d.file_name);
     let step = format!("createiso {}", d.file_name);
-    let mut mkisofs = Command::new("xorriso");
-    mkisofs
-        .args(["-as", "mkisofs", "-untranslated-filenames", "-volid"])
-        .arg(&d.volume_id)
-        .args([
-            "-J",
-            "-joliet-long",
-            "-rational-rock",
-            "-input-charset",
-            "utf-8",
-            "-o",
-        ])
-        .arg(&iso)
-        .arg(&d.tree)
-        .args(["--", "-padding", PADDING]);
-    run_tool(&step, &mut mkisofs, cancel)?;
-    run_tool(&step, Command::new("implantisomd5").arg(&iso), cancel)?;
-    let printed = run_tool(
-        &step,
-        Command::new("checkisomd5").arg("--md5sumonly").arg(&iso),
-        cancel,
-    )?;
-    let implant_md5 = printed
-        .lines()
-        .next()
-        .and_then(|l| l.split_whitespace().last())
-        .filter(|m| m.len() == 32 && m.bytes().all(|b| b.is_ascii_hexdigit()))
-        .map(str::to_ascii_lowercase)
-        .ok_or_else(|| EngineError(format!("{step}: checkisomd5 printed no MD5: {printed}")))?;
-    cancel.check()?;
-    let (sha256, size) = sha256_file(&iso)?;
+    let (implant_md5, sha256, size, manifest) = match writer {
+        Writer::Native => {
+            let opts = iso9660::Options {
+                volume_id: &d.volume_id,
+                system_id: "LINUX",
+                application_id: "COMPOSED",
+                implant_md5: true,
+                created: chrono::Utc::now().timestamp(),
+            };
+            let written = iso9660::write(&d.tree, &iso, &opts, &|| cancel.is_cancelled());
+            cancel.check()?;
+            let w = written.map_err(|e| EngineError(format!("{step}: {e}")))?;
+            let mut manifest = w.paths.join("\n");
+            manifest.push('\n');
+            (
+                w.implanted_md5.unwrap_or_default(),
+                w.sha256,
+                w.size,
+                manifest,
+            )
+        }
+        Writer::Xorriso => {
+            let implant_md5 = xorriso(d, &iso, &step, cancel)?;
+            cancel.check()?;
+            let (sha256, size) = sha256_file(&iso)?;
+            (
+                implant_md5,
+                sha256,
+                size,
+                manifest(&d.tree).map_err(|e| io(&d.tree, e))?,
+            )
+        }
+    };
     let mtime = std::fs::metadata(&iso)
         .and_then(|m| m.modified())
         .map_err(|e| io(&iso, e))?
         .duration_since(std::time::UNIX_EPOCH)
         .map(|t| t.as_secs() as i64)
         .unwrap_or_default();
-    let manifest = manifest(&d.tree).map_err(|e| io(&d.tree, e))?;
     let manifest_path = d.iso_dir.join(format!("{}.manifest", d.file_name));
     std::fs::write(&manifest_path, manifest).map_err(|e| io(&manifest_path, e))?;
     let img = ImageRecord {
@@ -175,6 +199,39 @@ fn make_one(d: &Disc, cancel: &Cancel) -> Result<ImageRecord, EngineError> {
     let sum_path = d.iso_dir.join(format!("{}.SHA256SUM", d.file_name));
     std::fs::write(&sum_path, checksum_lines(&d.file_name, &img)).map_err(|e| io(&sum_path, e))?;
     Ok(img)
+}
+
+/// The ISO by `xorriso -as mkisofs` and `implantisomd5`; returns the MD5 implanted.
+fn xorriso(d: &Disc, iso: &Path, step: &str, cancel: &Cancel) -> Result<String, EngineError> {
+    let mut mkisofs = Command::new("xorriso");
+    mkisofs
+        .args(["-as", "mkisofs", "-untranslated-filenames", "-volid"])
+        .arg(&d.volume_id)
+        .args([
+            "-J",
+            "-joliet-long",
+            "-rational-rock",
+            "-input-charset",
+            "utf-8",
+            "-o",
+        ])
+        .arg(iso)
+        .arg(&d.tree)
+        .args(["--", "-padding", PADDING]);
+    run_tool(step, &mut mkisofs, cancel)?;
+    run_tool(step, Command::new("implantisomd5").arg(iso), cancel)?;
+    let printed = run_tool(
+        step,
+        Command::new("checkisomd5").arg("--md5sumonly").arg(iso),
+        cancel,
+    )?;
+    printed
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().last())
+        .filter(|m| m.len() == 32 && m.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_ascii_lowercase)
+        .ok_or_else(|| EngineError(format!("{step}: checkisomd5 printed no MD5: {printed}")))
 }
 
 /// Every directory and file of `tree` as `/<path>`, sorted bytewise, one a line: what

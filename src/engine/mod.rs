@@ -344,6 +344,7 @@ fn media(
                 &job.arches,
                 &job.compose_id,
                 &short,
+                iso::Writer::parse(&job.settings.engine.iso_writer).unwrap_or(iso::Writer::Native),
                 &job.cancel,
             )?);
         }

@@ -1,0 +1,1339 @@
+//! ISO 9660 images of a directory tree, written in one pass: ECMA-119 with Rock Ridge
+//! (SUSP 1.12 / RRIP 1.10, "rationalized" as `mkisofs -rational-rock` makes it: uid and gid 0,
+//! read for all, execute for all when any was set, no write bits) and a Joliet tree (UCS-2,
+//! names up to 103 characters as `-joliet-long` allows), the image `genisoimage
+//! -untranslated-filenames -J -joliet-long -rational-rock` or `xorriso -as mkisofs` make of
+//! a compose tree.
+//!
+//! The MD5 that `implantisomd5` would implant (isomd5sum's format: the whole image but the
+//! last 15 sectors, read in 32 KiB chunks with the application-use field blank, 20 fragment
+//! sums) is computed from the bytes as they are written and implanted at the end, so
+//! `checkisomd5` verifies the image without a second tool reading it all again. The SHA-256
+//! of the finished image is computed last.
+//!
+//! Layout: system area (16 zero sectors), primary, Joliet and terminating volume descriptors,
+//! the SUSP continuation area, the four path tables, the primary then the Joliet directories
+//! (breadth first), the file data in the order of the primary directories, then padding.
+//! Files of 4 GiB and more are recorded as multi-extent files. Directories deeper than eight
+//! levels are written where they are (no `rr_moved` relocation): readers of Rock Ridge and
+//! Joliet accept them.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+use md5::{Digest, Md5};
+use sha2::Sha256;
+
+const SECTOR: u64 = 2048;
+/// The continuation area starts right after the three volume descriptors.
+const CE_SECTOR: u32 = 19;
+/// The largest extent of a multi-extent file: a whole number of sectors under 4 GiB.
+const MAX_EXTENT: u64 = 0xFFFF_F800;
+/// Where the application-use field of the primary volume descriptor starts.
+const APPDATA_OFFSET: u64 = 883;
+const APPDATA_SIZE: usize = 512;
+/// isomd5sum's constants: sectors left out at the end, fragment count and the characters of
+/// all fragment sums, and the chunk its readers hash at a time.
+const SKIPSECTORS: u64 = 15;
+const FRAGMENT_COUNT: u64 = 20;
+const FRAGMENT_SUM_SIZE: usize = 60;
+const MD5_CHUNK: u64 = 16 * SECTOR;
+/// Padding after the data (genisoimage's default 150 sectors), and the smallest image: an
+/// image under about 700 KiB fails `checkisomd5` (its last fragment runs into the skipped
+/// sectors), so none is smaller than 1 MiB.
+const PAD_SECTORS: u32 = 150;
+const MIN_SECTORS: u32 = 512;
+/// Output buffer: a whole number of MD5 chunks.
+const BUF: usize = 64 * MD5_CHUNK as usize;
+
+/// What goes into the volume descriptors.
+pub struct Options<'a> {
+    /// At most 32 characters (16 in the Joliet descriptor).
+    pub volume_id: &'a str,
+    pub system_id: &'a str,
+    pub application_id: &'a str,
+    /// Implant isomd5sum's MD5 into the application-use field.
+    pub implant_md5: bool,
+    /// The volume's creation time, seconds since the epoch.
+    pub created: i64,
+}
+
+/// The image written.
+#[derive(Debug)]
+pub struct Written {
+    pub size: u64,
+    pub sha256: String,
+    /// The MD5 implanted, as `checkisomd5 --md5sumonly` prints it.
+    pub implanted_md5: Option<String>,
+    /// Every directory and file of the tree as `/<path>`, sorted bytewise.
+    pub paths: Vec<String>,
+}
+
+enum Kind {
+    Dir(Vec<usize>),
+    File(u64),
+    Link(Vec<u8>),
+}
+
+struct Node {
+    disk: PathBuf,
+    rel: String,
+    kind: Kind,
+    /// Rationalized POSIX mode.
+    mode: u32,
+    mtime: i64,
+    parent: usize,
+    /// Primary (ECMA-119) identifier, unique in its directory.
+    id: Vec<u8>,
+    /// Joliet identifier, UCS-2 big-endian, unique in its directory.
+    jid: Vec<u8>,
+    /// Files: the first data sector. Directories: the primary directory's sector.
+    extent: u32,
+    /// Directories: the Joliet directory's sector.
+    jextent: u32,
+    /// Directories: bytes of the primary and Joliet directory (whole sectors).
+    dir_len: u32,
+    jdir_len: u32,
+}
+
+fn err(path: &Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+fn invalid(msg: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, msg)
+}
+
+/// Writes the image of `tree` to `out`. `cancelled` is asked between files; when it answers
+/// true the write stops with an `Interrupted` error (the caller removes the partial file).
+pub fn write(
+    tree: &Path,
+    out: &Path,
+    opts: &Options,
+    cancelled: &dyn Fn() -> bool,
+) -> io::Result<Written> {
+    let mut nodes = scan(tree)?;
+    assign_ids(&mut nodes);
+    let mut ce = Vec::new();
+    // The root's "." record points at the ER entry in the continuation area.
+    let er = er_entry();
+    let er_ref = ce_put(&mut ce, &er);
+    let primary = bfs(&nodes, |n| &n.id);
+    let joliet = bfs(&nodes, |n| &n.jid);
+    let mut precs: Vec<Vec<Rec>> = Vec::with_capacity(primary.len());
+    for &d in &primary {
+        precs.push(primary_records(&nodes, d, &mut ce, er_ref)?);
+    }
+    let mut jrecs: Vec<Vec<Rec>> = Vec::with_capacity(joliet.len());
+    for &d in &joliet {
+        jrecs.push(joliet_records(&nodes, d));
+    }
+    // Sectors.
+    let ce_sectors = sectors(ce.len() as u64).max(1);
+    let pt = path_table(&nodes, &primary, |n| &n.id, |n| n.extent, 0);
+    let jpt = path_table(&nodes, &joliet, |n| &n.jid, |n| n.jextent, 0);
+    let pt_secs = sectors(pt.len() as u64);
+    let jpt_secs = sectors(jpt.len() as u64);
+    let mut cur = CE_SECTOR + ce_sectors;
+    let (ptl, ptm) = (cur, cur + pt_secs);
+    cur += 2 * pt_secs;
+    let (jptl, jptm) = (cur, cur + jpt_secs);
+    cur += 2 * jpt_secs;
+    for (i, &d) in primary.iter().enumerate() {
+        let len = pack(&precs[i]);
+        nodes[d].extent = cur;
+        nodes[d].dir_len = len;
+        cur += len / SECTOR as u32;
+    }
+    for (i, &d) in joliet.iter().enumerate() {
+        let len = pack(&jrecs[i]);
+        nodes[d].jextent = cur;
+        nodes[d].jdir_len = len;
+        cur += len / SECTOR as u32;
+    }
+    let mut files = Vec::new();
+    for recs in &precs {
+        for r in recs {
+            if r.which == Which::Child && r.part == 0 {
+                if let Kind::File(size) = nodes[r.node].kind {
+                    if size > 0 {
+                        nodes[r.node].extent = cur;
+                        let secs = sectors(size);
+                        cur = cur
+                            .checked_add(secs)
+                            .ok_or_else(|| invalid("the tree is too large for ISO 9660".into()))?;
+                        files.push(r.node);
+                    }
+                }
+            }
+        }
+    }
+    let empty = cur;
+    let total = (cur + PAD_SECTORS).max(MIN_SECTORS);
+    // The path tables now that the directories have their sectors.
+    let pt_l = path_table(&nodes, &primary, |n| &n.id, |n| n.extent, 0);
+    let pt_m = path_table(&nodes, &primary, |n| &n.id, |n| n.extent, 1);
+    let jpt_l = path_table(&nodes, &joliet, |n| &n.jid, |n| n.jextent, 0);
+    let jpt_m = path_table(&nodes, &joliet, |n| &n.jid, |n| n.jextent, 1);
+
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(out)
+        .map_err(|e| err(out, e))?;
+    let md5 = opts
+        .implant_md5
+        .then(|| Md5Sums::new(total as u64 * SECTOR));
+    let mut w = Out {
+        file,
+        buf: Vec::with_capacity(BUF),
+        pos: 0,
+        md5,
+        path: out.to_path_buf(),
+    };
+    w.zeros(16 * SECTOR)?;
+    let root = &nodes[0];
+    let vd = VolumeDescriptor {
+        total,
+        pt_len: pt.len() as u32,
+        l: ptl,
+        m: ptm,
+        root_extent: root.extent,
+        root_len: root.dir_len,
+        created: opts.created,
+    };
+    w.put(&vd.render(1, opts, root.mtime))?;
+    let jvd = VolumeDescriptor {
+        pt_len: jpt.len() as u32,
+        l: jptl,
+        m: jptm,
+        root_extent: root.jextent,
+        root_len: root.jdir_len,
+        ..vd
+    };
+    w.put(&jvd.render(2, opts, root.mtime))?;
+    let mut term = [0u8; SECTOR as usize];
+    term[0] = 255;
+    term[1..6].copy_from_slice(b"CD001");
+    term[6] = 1;
+    w.put(&term)?;
+    w.put(&ce)?;
+    w.pad_to(CE_SECTOR + ce_sectors)?;
+    for table in [&pt_l, &pt_m] {
+        w.put(table)?;
+        w.pad_sector()?;
+    }
+    for table in [&jpt_l, &jpt_m] {
+        w.put(table)?;
+        w.pad_sector()?;
+    }
+    for recs in &precs {
+        write_dir(&mut w, &nodes, recs, false, empty)?;
+    }
+    for recs in &jrecs {
+        write_dir(&mut w, &nodes, recs, true, empty)?;
+    }
+    for &f in &files {
+        if cancelled() {
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "canceled"));
+        }
+        let n = &nodes[f];
+        debug_assert_eq!(w.offset(), n.extent as u64 * SECTOR);
+        let Kind::File(size) = n.kind else {
+            unreachable!()
+        };
+        let mut src = File::open(&n.disk).map_err(|e| err(&n.disk, e))?;
+        w.copy_from(&mut src, size, &n.disk)?;
+        w.pad_sector()?;
+    }
+    w.pad_to(total)?;
+    let md5 = w.finish()?;
+    let implanted_md5 = match md5 {
+        Some(sums) => {
+            let (hex, appdata) = sums.appdata();
+            w.file
+                .write_all_at(&appdata, 16 * SECTOR + APPDATA_OFFSET)
+                .map_err(|e| err(out, e))?;
+            Some(hex)
+        }
+        None => None,
+    };
+    let sha256 = sha256_of(&w.file, out)?;
+    let mut paths: Vec<String> = nodes.iter().skip(1).map(|n| n.rel.clone()).collect();
+    paths.sort();
+    Ok(Written {
+        size: total as u64 * SECTOR,
+        sha256,
+        implanted_md5,
+        paths,
+    })
+}
+
+fn sectors(bytes: u64) -> u32 {
+    bytes.div_ceil(SECTOR) as u32
+}
+
+fn scan(tree: &Path) -> io::Result<Vec<Node>> {
+    let meta = std::fs::metadata(tree).map_err(|e| err(tree, e))?;
+    if !meta.is_dir() {
+        return Err(invalid(format!("{}: not a directory", tree.display())));
+    }
+    let mut nodes = vec![Node::new(
+        tree.to_path_buf(),
+        String::new(),
+        Kind::Dir(vec![]),
+        &meta,
+        0,
+    )];
+    let mut i = 0;
+    while i < nodes.len() {
+        if matches!(nodes[i].kind, Kind::Dir(_)) {
+            let dir = nodes[i].disk.clone();
+            let mut entries = Vec::new();
+            for e in std::fs::read_dir(&dir).map_err(|e| err(&dir, e))? {
+                let e = e.map_err(|e| err(&dir, e))?;
+                entries.push(e);
+            }
+            entries.sort_by(|a, b| a.file_name().as_bytes().cmp(b.file_name().as_bytes()));
+            let mut children = Vec::with_capacity(entries.len());
+            for e in entries {
+                let path = e.path();
+                let m = e.metadata().map_err(|er| err(&path, er))?;
+                let ft = m.file_type();
+                let kind = if ft.is_dir() {
+                    Kind::Dir(vec![])
+                } else if ft.is_file() {
+                    Kind::File(m.len())
+                } else if ft.is_symlink() {
+                    let t = std::fs::read_link(&path).map_err(|er| err(&path, er))?;
+                    Kind::Link(t.as_os_str().as_bytes().to_vec())
+                } else {
+                    return Err(invalid(format!(
+                        "{}: neither a file, a directory nor a symbolic link",
+                        path.display()
+                    )));
+                };
+                let rel = format!("{}/{}", nodes[i].rel, e.file_name().to_string_lossy());
+                children.push(nodes.len());
+                nodes.push(Node::new(path, rel, kind, &m, i));
+            }
+            nodes[i].kind = Kind::Dir(children);
+        }
+        i += 1;
+    }
+    Ok(nodes)
+}
+
+impl Node {
+    fn new(disk: PathBuf, rel: String, kind: Kind, m: &std::fs::Metadata, parent: usize) -> Node {
+        let mode = match kind {
+            Kind::Dir(_) => 0o040_555,
+            Kind::File(_) if m.mode() & 0o111 != 0 => 0o100_555,
+            Kind::File(_) => 0o100_444,
+            Kind::Link(_) => 0o120_777,
+        };
+        Node {
+            disk,
+            rel,
+            kind,
+            mode,
+            mtime: m.mtime(),
+            parent,
+            id: vec![],
+            jid: vec![],
+            extent: 0,
+            jextent: 0,
+            dir_len: 0,
+            jdir_len: 0,
+        }
+    }
+
+    fn children(&self) -> &[usize] {
+        match &self.kind {
+            Kind::Dir(c) => c,
+            _ => &[],
+        }
+    }
+
+    fn is_dir(&self) -> bool {
+        matches!(self.kind, Kind::Dir(_))
+    }
+
+    fn name(&self) -> &[u8] {
+        self.disk.file_name().map(|n| n.as_bytes()).unwrap_or(b"")
+    }
+}
+
+/// Primary identifiers keep the name (as `-untranslated-filenames` does) with bytes outside
+/// `A-Za-z0-9._-` made `_`, cut to 37 bytes; Joliet identifiers keep up to 103 UCS-2 units
+/// with `*/:;?\` made `_`. A clash in a directory gets a numbered tail.
+fn assign_ids(nodes: &mut [Node]) {
+    for d in 0..nodes.len() {
+        let children = nodes[d].children().to_vec();
+        let mut seen = std::collections::HashSet::new();
+        let mut jseen = std::collections::HashSet::new();
+        for c in children {
+            let name = nodes[c].name().to_vec();
+            let id: Vec<u8> = name
+                .iter()
+                .map(|&b| {
+                    if b.is_ascii_alphanumeric() || b"._-".contains(&b) {
+                        b
+                    } else {
+                        b'_'
+                    }
+                })
+                .take(37)
+                .collect();
+            nodes[c].id = unique(id, &mut seen, 37, 1);
+            let mut units: Vec<u16> = Vec::new();
+            for ch in String::from_utf8_lossy(&name).chars() {
+                let ch = if "*/:;?\\".contains(ch) || (ch as u32) < 0x20 {
+                    '_'
+                } else {
+                    ch
+                };
+                let mut b = [0u16; 2];
+                let enc = ch.encode_utf16(&mut b);
+                if units.len() + enc.len() > 103 {
+                    break;
+                }
+                units.extend_from_slice(enc);
+            }
+            let jid: Vec<u8> = units.iter().flat_map(|u| u.to_be_bytes()).collect();
+            nodes[c].jid = unique(jid, &mut jseen, 206, 2);
+        }
+    }
+}
+
+/// `id`, or when taken, its head with `_<n>` (in `unit`-byte characters) within `max` bytes.
+fn unique(
+    id: Vec<u8>,
+    seen: &mut std::collections::HashSet<Vec<u8>>,
+    max: usize,
+    unit: usize,
+) -> Vec<u8> {
+    if seen.insert(id.clone()) {
+        return id;
+    }
+    for n in 1u32.. {
+        let tail: Vec<u8> = format!("_{n}")
+            .bytes()
+            .flat_map(|b| if unit == 2 { vec![0, b] } else { vec![b] })
+            .collect();
+        let keep = (max - tail.len()).min(id.len()) / unit * unit;
+        let mut cand = id[..keep].to_vec();
+        cand.extend_from_slice(&tail);
+        if seen.insert(cand.clone()) {
+            return cand;
+        }
+    }
+    unreachable!()
+}
+
+/// Directories breadth first, siblings by identifier: the path table's order.
+fn bfs(nodes: &[Node], key: fn(&Node) -> &Vec<u8>) -> Vec<usize> {
+    let mut order = vec![0];
+    let mut i = 0;
+    while i < order.len() {
+        let mut subs: Vec<usize> = nodes[order[i]]
+            .children()
+            .iter()
+            .copied()
+            .filter(|&c| nodes[c].is_dir())
+            .collect();
+        subs.sort_by(|&a, &b| key(&nodes[a]).cmp(key(&nodes[b])));
+        order.extend(subs);
+        i += 1;
+    }
+    order
+}
+
+/// A path table (ECMA-119 9.4), little-endian (`big` 0) or big-endian (`big` 1).
+fn path_table(
+    nodes: &[Node],
+    order: &[usize],
+    key: fn(&Node) -> &Vec<u8>,
+    extent: fn(&Node) -> u32,
+    big: u8,
+) -> Vec<u8> {
+    let mut number = std::collections::HashMap::with_capacity(order.len());
+    let mut out = Vec::new();
+    for (i, &d) in order.iter().enumerate() {
+        number.insert(d, (i + 1) as u16);
+        let n = &nodes[d];
+        let id: &[u8] = if d == 0 { &[0] } else { key(n) };
+        let parent = if d == 0 { 1 } else { number[&n.parent] };
+        out.push(id.len() as u8);
+        out.push(0);
+        if big == 1 {
+            out.extend_from_slice(&extent(n).to_be_bytes());
+            out.extend_from_slice(&parent.to_be_bytes());
+        } else {
+            out.extend_from_slice(&extent(n).to_le_bytes());
+            out.extend_from_slice(&parent.to_le_bytes());
+        }
+        out.extend_from_slice(id);
+        if id.len() % 2 == 1 {
+            out.push(0);
+        }
+    }
+    out
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Which {
+    Dot,
+    DotDot,
+    Child,
+}
+
+/// One directory record to write; its extent and length are read from the nodes then.
+struct Rec {
+    node: usize,
+    which: Which,
+    /// Part of a multi-extent file.
+    part: u32,
+    last: bool,
+    id: Vec<u8>,
+    su: Vec<u8>,
+}
+
+impl Rec {
+    fn len(&self) -> usize {
+        let base = 33 + self.id.len() + (1 - self.id.len() % 2);
+        let l = base + self.su.len();
+        l + l % 2
+    }
+}
+
+fn both32(out: &mut Vec<u8>, v: u32) {
+    out.extend_from_slice(&v.to_le_bytes());
+    out.extend_from_slice(&v.to_be_bytes());
+}
+
+fn both16(out: &mut Vec<u8>, v: u16) {
+    out.extend_from_slice(&v.to_le_bytes());
+    out.extend_from_slice(&v.to_be_bytes());
+}
+
+fn dir_date(t: i64) -> [u8; 7] {
+    use chrono::{Datelike, Timelike};
+    let dt = chrono::DateTime::from_timestamp(t, 0).unwrap_or_default();
+    [
+        (dt.year() - 1900).clamp(0, 255) as u8,
+        dt.month() as u8,
+        dt.day() as u8,
+        dt.hour() as u8,
+        dt.minute() as u8,
+        dt.second() as u8,
+        0,
+    ]
+}
+
+fn px(mode: u32, nlink: u32) -> Vec<u8> {
+    let mut e = b"PX\x24\x01".to_vec();
+    for v in [mode, nlink, 0, 0] {
+        both32(&mut e, v);
+    }
+    e
+}
+
+fn tf(t: i64) -> Vec<u8> {
+    // Modify, access and attribute change times.
+    let mut e = b"TF\x1a\x01\x0e".to_vec();
+    for _ in 0..3 {
+        e.extend_from_slice(&dir_date(t));
+    }
+    e
+}
+
+/// NM entries of `name`, split at 200 bytes with the CONTINUE flag.
+fn nm(name: &[u8]) -> Vec<Vec<u8>> {
+    let pieces: Vec<&[u8]> = name.chunks(200).collect();
+    let last = pieces.len().saturating_sub(1);
+    pieces
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let mut e = vec![b'N', b'M', (5 + p.len()) as u8, 1, u8::from(i != last)];
+            e.extend_from_slice(p);
+            e
+        })
+        .collect()
+}
+
+/// SL entries of a link target: its components (root, `.`, `..`, names), split across
+/// entries with the CONTINUE flag when they exceed one entry.
+fn sl(target: &[u8]) -> io::Result<Vec<Vec<u8>>> {
+    let mut comps: Vec<Vec<u8>> = Vec::new();
+    if target.first() == Some(&b'/') {
+        comps.push(vec![0x08, 0]);
+    }
+    for c in target.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
+        let comp = match c {
+            b"." => vec![0x02, 0],
+            b".." => vec![0x04, 0],
+            _ => {
+                if c.len() > 240 {
+                    return Err(invalid("a symbolic link component over 240 bytes".into()));
+                }
+                let mut v = vec![0, c.len() as u8];
+                v.extend_from_slice(c);
+                v
+            }
+        };
+        comps.push(comp);
+    }
+    let mut entries: Vec<Vec<u8>> = Vec::new();
+    let mut cur: Vec<u8> = Vec::new();
+    for c in comps {
+        if 5 + cur.len() + c.len() > 250 {
+            entries.push(std::mem::take(&mut cur));
+        }
+        cur.extend_from_slice(&c);
+    }
+    entries.push(cur);
+    let last = entries.len() - 1;
+    Ok(entries
+        .into_iter()
+        .enumerate()
+        .map(|(i, body)| {
+            let mut e = vec![b'S', b'L', (5 + body.len()) as u8, 1, u8::from(i != last)];
+            e.extend_from_slice(&body);
+            e
+        })
+        .collect())
+}
+
+fn er_entry() -> Vec<u8> {
+    let id = b"RRIP_1991A";
+    let des =
+        b"THE ROCK RIDGE INTERCHANGE PROTOCOL PROVIDES SUPPORT FOR POSIX FILE SYSTEM SEMANTICS";
+    let src = b"PLEASE CONTACT DISC PUBLISHER FOR SPECIFICATION SOURCE.  SEE PUBLISHER IDENTIFIER IN PRIMARY VOLUME DESCRIPTOR FOR CONTACT INFORMATION.";
+    let mut e = vec![
+        b'E',
+        b'R',
+        (8 + id.len() + des.len() + src.len()) as u8,
+        1,
+        id.len() as u8,
+        des.len() as u8,
+        src.len() as u8,
+        1,
+    ];
+    e.extend_from_slice(id);
+    e.extend_from_slice(des);
+    e.extend_from_slice(src);
+    e
+}
+
+/// Puts `bytes` into the continuation area, never across a sector; returns its CE entry.
+fn ce_put(ce: &mut Vec<u8>, bytes: &[u8]) -> [u8; 28] {
+    let within = ce.len() as u64 % SECTOR;
+    if within + bytes.len() as u64 > SECTOR {
+        ce.resize(ce.len() + (SECTOR - within) as usize, 0);
+    }
+    let at = ce.len() as u64;
+    ce.extend_from_slice(bytes);
+    let mut e = b"CE\x1c\x01".to_vec();
+    both32(&mut e, CE_SECTOR + (at / SECTOR) as u32);
+    both32(&mut e, (at % SECTOR) as u32);
+    both32(&mut e, bytes.len() as u32);
+    e.try_into().expect("28 bytes")
+}
+
+/// Lays `entries` into a record with `id`: inline while they fit, the rest in the
+/// continuation area behind a CE entry.
+fn fit(id: &[u8], entries: Vec<Vec<u8>>, ce: &mut Vec<u8>) -> Vec<u8> {
+    let base = 33 + id.len() + (1 - id.len() % 2);
+    let budget = 254 - base;
+    let total: usize = entries.iter().map(Vec::len).sum();
+    if total <= budget {
+        return entries.concat();
+    }
+    let mut inline = Vec::new();
+    let mut i = 0;
+    while i < entries.len() && inline.len() + entries[i].len() + 28 <= budget {
+        inline.extend_from_slice(&entries[i]);
+        i += 1;
+    }
+    let rest = entries[i..].concat();
+    inline.extend_from_slice(&ce_put(ce, &rest));
+    inline
+}
+
+fn nlink(nodes: &[Node], d: usize) -> u32 {
+    2 + nodes[d]
+        .children()
+        .iter()
+        .filter(|&&c| nodes[c].is_dir())
+        .count() as u32
+}
+
+fn primary_records(
+    nodes: &[Node],
+    d: usize,
+    ce: &mut Vec<u8>,
+    er_ref: [u8; 28],
+) -> io::Result<Vec<Rec>> {
+    let n = &nodes[d];
+    let mut dot = Vec::new();
+    if d == 0 {
+        dot.extend_from_slice(b"SP\x07\x01\xbe\xef\x00");
+    }
+    dot.extend(px(n.mode, nlink(nodes, d)));
+    dot.extend(tf(n.mtime));
+    if d == 0 {
+        dot.extend_from_slice(&er_ref);
+    }
+    let p = &nodes[n.parent];
+    let mut dotdot = px(p.mode, nlink(nodes, n.parent));
+    dotdot.extend(tf(p.mtime));
+    let mut recs = vec![
+        Rec {
+            node: d,
+            which: Which::Dot,
+            part: 0,
+            last: true,
+            id: vec![0],
+            su: dot,
+        },
+        Rec {
+            node: n.parent,
+            which: Which::DotDot,
+            part: 0,
+            last: true,
+            id: vec![1],
+            su: dotdot,
+        },
+    ];
+    let mut children = n.children().to_vec();
+    children.sort_by(|&a, &b| nodes[a].id.cmp(&nodes[b].id));
+    for c in children {
+        let cn = &nodes[c];
+        let nl = if cn.is_dir() { nlink(nodes, c) } else { 1 };
+        let mut entries = vec![px(cn.mode, nl), tf(cn.mtime)];
+        entries.extend(nm(cn.name()));
+        if let Kind::Link(t) = &cn.kind {
+            entries.extend(sl(t)?);
+        }
+        let parts = match cn.kind {
+            Kind::File(size) if size > MAX_EXTENT => size.div_ceil(MAX_EXTENT) as u32,
+            _ => 1,
+        };
+        for part in 0..parts {
+            let su = fit(&cn.id, entries.clone(), ce);
+            recs.push(Rec {
+                node: c,
+                which: Which::Child,
+                part,
+                last: part + 1 == parts,
+                id: cn.id.clone(),
+                su,
+            });
+        }
+    }
+    Ok(recs)
+}
+
+fn joliet_records(nodes: &[Node], d: usize) -> Vec<Rec> {
+    let n = &nodes[d];
+    let mut recs = vec![
+        Rec {
+            node: d,
+            which: Which::Dot,
+            part: 0,
+            last: true,
+            id: vec![0],
+            su: vec![],
+        },
+        Rec {
+            node: n.parent,
+            which: Which::DotDot,
+            part: 0,
+            last: true,
+            id: vec![1],
+            su: vec![],
+        },
+    ];
+    let mut children = n.children().to_vec();
+    children.sort_by(|&a, &b| nodes[a].jid.cmp(&nodes[b].jid));
+    for c in children {
+        let parts = match nodes[c].kind {
+            Kind::File(size) if size > MAX_EXTENT => size.div_ceil(MAX_EXTENT) as u32,
+            _ => 1,
+        };
+        for part in 0..parts {
+            recs.push(Rec {
+                node: c,
+                which: Which::Child,
+                part,
+                last: part + 1 == parts,
+                id: nodes[c].jid.clone(),
+                su: vec![],
+            });
+        }
+    }
+    recs
+}
+
+/// Bytes of a directory: records never cross a sector, whole sectors.
+fn pack(recs: &[Rec]) -> u32 {
+    let mut at = 0u64;
+    for r in recs {
+        let l = r.len() as u64;
+        if at % SECTOR + l > SECTOR {
+            at = at.div_ceil(SECTOR) * SECTOR;
+        }
+        at += l;
+    }
+    (at.div_ceil(SECTOR) * SECTOR) as u32
+}
+
+fn record_bytes(nodes: &[Node], r: &Rec, joliet: bool, empty: u32) -> Vec<u8> {
+    let n = &nodes[r.node];
+    let (extent, len, flags) = match (&n.kind, r.which) {
+        (Kind::Dir(_), _) if joliet => (n.jextent, n.jdir_len, 2u8),
+        (Kind::Dir(_), _) => (n.extent, n.dir_len, 2u8),
+        (Kind::File(size), _) if *size > 0 => {
+            let done = r.part as u64 * MAX_EXTENT;
+            let this = (size - done).min(MAX_EXTENT);
+            (
+                n.extent + (done / SECTOR) as u32,
+                this as u32,
+                if r.last { 0 } else { 0x80 },
+            )
+        }
+        _ => (empty, 0, 0),
+    };
+    let l = r.len();
+    let mut out = Vec::with_capacity(l);
+    out.push(l as u8);
+    out.push(0);
+    both32(&mut out, extent);
+    both32(&mut out, len);
+    out.extend_from_slice(&dir_date(n.mtime));
+    out.push(flags);
+    out.push(0);
+    out.push(0);
+    both16(&mut out, 1);
+    out.push(r.id.len() as u8);
+    out.extend_from_slice(&r.id);
+    if r.id.len() % 2 == 0 {
+        out.push(0);
+    }
+    out.extend_from_slice(&r.su);
+    out.resize(l, 0);
+    out
+}
+
+fn write_dir(
+    w: &mut Out,
+    nodes: &[Node],
+    recs: &[Rec],
+    joliet: bool,
+    empty: u32,
+) -> io::Result<()> {
+    let start = w.offset();
+    let mut at = 0u64;
+    for r in recs {
+        let b = record_bytes(nodes, r, joliet, empty);
+        if at % SECTOR + b.len() as u64 > SECTOR {
+            let pad = SECTOR - at % SECTOR;
+            w.zeros(pad)?;
+            at += pad;
+        }
+        w.put(&b)?;
+        at += b.len() as u64;
+    }
+    w.pad_sector()?;
+    debug_assert_eq!(w.offset() - start, pack(recs) as u64);
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+struct VolumeDescriptor {
+    total: u32,
+    pt_len: u32,
+    l: u32,
+    m: u32,
+    root_extent: u32,
+    root_len: u32,
+    created: i64,
+}
+
+impl VolumeDescriptor {
+    /// Type 1 (primary) or 2 (Joliet supplementary).
+    fn render(&self, kind: u8, opts: &Options, root_mtime: i64) -> Vec<u8> {
+        let joliet = kind == 2;
+        let mut b = vec![0u8; SECTOR as usize];
+        b[0] = kind;
+        b[1..6].copy_from_slice(b"CD001");
+        b[6] = 1;
+        let text = |b: &mut [u8], s: &str| {
+            if joliet {
+                for pair in b.chunks_mut(2) {
+                    pair[0] = 0;
+                    if pair.len() == 2 {
+                        pair[1] = b' ';
+                    }
+                }
+                let units: Vec<u8> = s.encode_utf16().flat_map(|u| u.to_be_bytes()).collect();
+                let n = units.len().min(b.len() / 2 * 2);
+                b[..n].copy_from_slice(&units[..n]);
+            } else {
+                b.fill(b' ');
+                let n = s.len().min(b.len());
+                b[..n].copy_from_slice(&s.as_bytes()[..n]);
+            }
+        };
+        text(&mut b[8..40], opts.system_id);
+        text(&mut b[40..72], opts.volume_id);
+        let mut v = Vec::new();
+        both32(&mut v, self.total);
+        b[80..88].copy_from_slice(&v);
+        if joliet {
+            b[88..91].copy_from_slice(b"%/E");
+        }
+        let mut v = Vec::new();
+        both16(&mut v, 1);
+        both16(&mut v, 1);
+        both16(&mut v, SECTOR as u16);
+        both32(&mut v, self.pt_len);
+        b[120..140].copy_from_slice(&v);
+        b[140..144].copy_from_slice(&self.l.to_le_bytes());
+        b[148..152].copy_from_slice(&self.m.to_be_bytes());
+        let mut root = vec![34, 0];
+        both32(&mut root, self.root_extent);
+        both32(&mut root, self.root_len);
+        root.extend_from_slice(&dir_date(root_mtime));
+        root.extend_from_slice(&[2, 0, 0]);
+        both16(&mut root, 1);
+        root.extend_from_slice(&[1, 0]);
+        b[156..190].copy_from_slice(&root);
+        text(&mut b[190..318], "");
+        text(&mut b[318..446], "");
+        text(&mut b[446..574], "");
+        text(&mut b[574..702], opts.application_id);
+        text(&mut b[702..739], "");
+        text(&mut b[739..776], "");
+        text(&mut b[776..813], "");
+        let date = chrono::DateTime::from_timestamp(self.created, 0)
+            .unwrap_or_default()
+            .format("%Y%m%d%H%M%S00")
+            .to_string();
+        b[813..829].copy_from_slice(date.as_bytes());
+        b[830..846].copy_from_slice(date.as_bytes());
+        b[847..863].copy_from_slice(b"0000000000000000");
+        b[864..880].copy_from_slice(b"0000000000000000");
+        b[881] = 1;
+        // The application-use field, blank for the MD5 implanted later.
+        b[883..883 + APPDATA_SIZE].fill(b' ');
+        b
+    }
+}
+
+/// The image's bytes on their way to the file, hashed for isomd5sum in its own chunks.
+struct Out {
+    file: File,
+    buf: Vec<u8>,
+    /// Bytes written to the file before `buf`.
+    pos: u64,
+    md5: Option<Md5Sums>,
+    path: PathBuf,
+}
+
+impl Out {
+    fn offset(&self) -> u64 {
+        self.pos + self.buf.len() as u64
+    }
+
+    fn put(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        while !bytes.is_empty() {
+            let n = (BUF - self.buf.len()).min(bytes.len());
+            self.buf.extend_from_slice(&bytes[..n]);
+            bytes = &bytes[n..];
+            if self.buf.len() == BUF {
+                self.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn zeros(&mut self, mut n: u64) -> io::Result<()> {
+        while n > 0 {
+            let k = ((BUF - self.buf.len()) as u64).min(n) as usize;
+            self.buf.resize(self.buf.len() + k, 0);
+            n -= k as u64;
+            if self.buf.len() == BUF {
+                self.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn pad_sector(&mut self) -> io::Result<()> {
+        let within = self.offset() % SECTOR;
+        if within != 0 {
+            self.zeros(SECTOR - within)?;
+        }
+        Ok(())
+    }
+
+    fn pad_to(&mut self, sector: u32) -> io::Result<()> {
+        let end = sector as u64 * SECTOR;
+        let at = self.offset();
+        debug_assert!(at <= end);
+        self.zeros(end.saturating_sub(at))
+    }
+
+    /// Copies `size` bytes of `src` straight into the buffer.
+    fn copy_from(&mut self, src: &mut File, size: u64, path: &Path) -> io::Result<()> {
+        let mut left = size;
+        while left > 0 {
+            let start = self.buf.len();
+            let k = ((BUF - start) as u64).min(left) as usize;
+            self.buf.resize(start + k, 0);
+            let mut got = 0;
+            while got < k {
+                let r = src
+                    .read(&mut self.buf[start + got..start + k])
+                    .map_err(|e| err(path, e))?;
+                if r == 0 {
+                    return Err(err(
+                        path,
+                        io::Error::new(io::ErrorKind::UnexpectedEof, "the file shrank while read"),
+                    ));
+                }
+                got += r;
+            }
+            left -= k as u64;
+            if self.buf.len() == BUF {
+                self.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if let Some(m) = &mut self.md5 {
+            m.update(self.pos, &self.buf);
+        }
+        self.file
+            .write_all(&self.buf)
+            .map_err(|e| err(&self.path, e))?;
+        self.pos += self.buf.len() as u64;
+        self.buf.clear();
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<Option<Md5Sums>> {
+        self.flush()?;
+        Ok(self.md5.take())
+    }
+}
+
+/// isomd5sum's sums: the MD5 of the image but its last `SKIPSECTORS` sectors, and after each
+/// 32 KiB chunk that starts a new fragment, three characters of the running digest.
+struct Md5Sums {
+    ctx: Md5,
+    end: u64,
+    fragment: u64,
+    previous: u64,
+    sums: String,
+}
+
+impl Md5Sums {
+    fn new(image_size: u64) -> Md5Sums {
+        let end = image_size - SKIPSECTORS * SECTOR;
+        Md5Sums {
+            ctx: Md5::new(),
+            end,
+            fragment: end / (FRAGMENT_COUNT + 1),
+            previous: 0,
+            sums: String::new(),
+        }
+    }
+
+    /// `bytes` start at `offset`, a multiple of the chunk size.
+    fn update(&mut self, offset: u64, bytes: &[u8]) {
+        debug_assert_eq!(offset % MD5_CHUNK, 0);
+        let mut at = offset;
+        for chunk in bytes.chunks(MD5_CHUNK as usize) {
+            if at >= self.end {
+                return;
+            }
+            let n = ((self.end - at) as usize).min(chunk.len());
+            self.ctx.update(&chunk[..n]);
+            let current = at / self.fragment;
+            if current != self.previous {
+                let digest = self.ctx.clone().finalize();
+                for b in digest
+                    .iter()
+                    .take(FRAGMENT_SUM_SIZE / FRAGMENT_COUNT as usize)
+                {
+                    // One character per byte: the first of its lowercase hex.
+                    self.sums.push_str(&format!("{b:x}")[..1]);
+                }
+                self.previous = current;
+            }
+            at += chunk.len() as u64;
+        }
+    }
+
+    /// The MD5 in hex and the application-use field that carries it.
+    fn appdata(self) -> (String, Vec<u8>) {
+        let hex = hex::encode(self.ctx.finalize());
+        let text = format!(
+            "ISO MD5SUM = {hex};SKIPSECTORS = {SKIPSECTORS};RHLISOSTATUS=0;FRAGMENT SUMS = {};\
+             FRAGMENT COUNT = {FRAGMENT_COUNT};THIS IS NOT THE SAME AS RUNNING MD5SUM ON THIS ISO!!",
+            self.sums
+        );
+        let mut field = vec![b' '; APPDATA_SIZE];
+        field[..text.len()].copy_from_slice(text.as_bytes());
+        (hex, field)
+    }
+}
+
+fn sha256_of(file: &File, path: &Path) -> io::Result<String> {
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut at = 0u64;
+    loop {
+        let n = file.read_at(&mut buf, at).map_err(|e| err(path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        at += n as u64;
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    /// The real readers are needed; outside CI a machine without them skips loudly.
+    fn have(tool: &str) -> bool {
+        let found = Command::new("sh")
+            .arg("-c")
+            .arg(format!("command -v {tool}"))
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        if !found {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "{tool} is missing in CI"
+            );
+            eprintln!(
+                "SKIPPED: {tool} is not installed (apt-get install xorriso isomd5sum genisoimage)"
+            );
+        }
+        found
+    }
+
+    fn run(cmd: &mut Command) -> String {
+        let o = cmd.output().expect("runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(o.status.success(), "{cmd:?}: {text}");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// A tree with what a compose tree can hold and what stresses the format: deep and wide
+    /// directories, names over 37 bytes and over 255 record bytes, names that clash once cut,
+    /// non-ASCII, an empty file, an executable, a symbolic link.
+    fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
+        let mut files = Vec::new();
+        let mut add = |rel: &str, body: Vec<u8>| {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, &body).unwrap();
+            files.push((format!("/{rel}"), body));
+        };
+        add(".treeinfo", b"[general]\n".to_vec());
+        add("repodata/repomd.xml", vec![b'x'; 5000]);
+        add("a/b/c/d/e/f/g/h/i/j/deep.txt", b"deep".to_vec());
+        add("empty", vec![]);
+        let long = format!("{}.x86_64.rpm", "n".repeat(230));
+        add(&format!("Packages/n/{long}"), vec![7u8; 70_000]);
+        for i in 0..300 {
+            add(
+                &format!("Packages/b/bench-package-with-a-long-name-{i:04}-1.0-1.x86_64.rpm"),
+                format!("rpm {i}").repeat(i + 1).into_bytes(),
+            );
+        }
+        add("Packages/ü/grüße.rpm", b"unicode".to_vec());
+        let exe = root.join("run.sh");
+        std::fs::write(&exe, b"#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&exe, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        files.push(("/run.sh".into(), b"#!/bin/sh\n".to_vec()));
+        std::os::unix::fs::symlink("../repodata/repomd.xml", root.join("a/link")).unwrap();
+        files
+    }
+
+    fn opts() -> Options<'static> {
+        Options {
+            volume_id: "Temporary-1 Temporary.x86_64",
+            system_id: "LINUX",
+            application_id: "COMPOSED",
+            implant_md5: true,
+            created: 1_700_000_000,
+        }
+    }
+
+    #[test]
+    fn xorriso_isoinfo_and_checkisomd5_read_what_is_written() {
+        if !(have("xorriso") && have("checkisomd5") && have("implantisomd5") && have("isoinfo")) {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("tree");
+        let files = tree(&root);
+        let iso = dir.path().join("t.iso");
+        let w = write(&root, &iso, &opts(), &|| false).unwrap();
+        assert_eq!(w.size, std::fs::metadata(&iso).unwrap().len());
+        assert_eq!(w.size % SECTOR, 0);
+
+        // checkisomd5 verifies the implanted sum, and it is what implantisomd5 writes.
+        run(Command::new("checkisomd5").arg(&iso));
+        let printed = run(Command::new("checkisomd5").arg("--md5sumonly").arg(&iso));
+        assert!(
+            printed.contains(w.implanted_md5.as_deref().unwrap()),
+            "{printed}"
+        );
+        let theirs = dir.path().join("theirs.iso");
+        std::fs::copy(&iso, &theirs).unwrap();
+        run(Command::new("implantisomd5").arg("--force").arg(&theirs));
+        let at = (16 * SECTOR + APPDATA_OFFSET) as usize;
+        let (a, b) = (
+            std::fs::read(&iso).unwrap(),
+            std::fs::read(&theirs).unwrap(),
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&a[at..at + APPDATA_SIZE]),
+            String::from_utf8_lossy(&b[at..at + APPDATA_SIZE]),
+            "the same application-use field as implantisomd5's"
+        );
+        assert_eq!(a, b);
+        let sha = {
+            let mut h = Sha256::new();
+            h.update(&a);
+            hex::encode(h.finalize())
+        };
+        assert_eq!(w.sha256, sha);
+
+        // xorriso lists every path by its Rock Ridge name.
+        let out = run(Command::new("xorriso")
+            .arg("-indev")
+            .arg(&iso)
+            .args(["-find", "/"]));
+        let listed: Vec<String> = out
+            .lines()
+            .map(|l| l.trim_matches('\'').to_string())
+            .filter(|p| p != "/")
+            .collect();
+        let mut sorted = listed.clone();
+        sorted.sort();
+        assert_eq!(sorted, w.paths);
+        assert!(
+            w.paths
+                .contains(&"/a/b/c/d/e/f/g/h/i/j/deep.txt".to_string())
+        );
+        assert_eq!(w.paths.len(), files.len() + 1 + 15); // files, the link, directories
+
+        // isoinfo reads the same through Rock Ridge, and Joliet keeps the long names.
+        let rr = run(Command::new("isoinfo").args(["-R", "-f", "-i"]).arg(&iso));
+        let mut rr: Vec<&str> = rr.lines().collect();
+        rr.sort();
+        assert_eq!(rr, w.paths);
+        // isoinfo prints Joliet names in ISO 8859-1 (its default output charset).
+        let joliet = Command::new("isoinfo")
+            .args(["-J", "-f", "-i"])
+            .arg(&iso)
+            .output()
+            .unwrap();
+        assert!(joliet.status.success());
+        let joliet: String = joliet.stdout.iter().map(|&b| b as char).collect();
+        assert!(
+            joliet.contains("/Packages/b/bench-package-with-a-long-name-0299-1.0-1.x86_64.rpm"),
+            "{joliet}"
+        );
+        assert!(joliet.contains("/Packages/ü/grüße.rpm"), "{joliet}");
+        let mut jl: Vec<&str> = joliet.lines().collect();
+        jl.sort();
+        assert_eq!(jl.len(), w.paths.len());
+
+        // Extracted, every file has its bytes, modes are rationalized, the link points on.
+        let x = dir.path().join("x");
+        run(Command::new("xorriso")
+            .args(["-osirrox", "on", "-indev"])
+            .arg(&iso)
+            .args(["-extract", "/"])
+            .arg(&x));
+        for (rel, body) in &files {
+            assert_eq!(&std::fs::read(x.join(&rel[1..])).unwrap(), body, "{rel}");
+        }
+        let mode = |p: &str| {
+            std::os::unix::fs::PermissionsExt::mode(
+                &std::fs::symlink_metadata(x.join(p)).unwrap().permissions(),
+            ) & 0o7777
+        };
+        assert_eq!(mode("run.sh"), 0o555);
+        assert_eq!(mode(".treeinfo"), 0o444);
+        assert_eq!(
+            std::fs::read_link(x.join("a/link")).unwrap(),
+            Path::new("../repodata/repomd.xml")
+        );
+        let pvd = run(Command::new("xorriso")
+            .arg("-indev")
+            .arg(&iso)
+            .arg("-pvd_info"));
+        assert!(
+            pvd.contains("Volume Id    : Temporary-1 Temporary.x86_64"),
+            "{pvd}"
+        );
+    }
+
+    #[test]
+    fn a_small_tree_is_padded_and_a_cancel_stops_the_write() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f"), b"x").unwrap();
+        let iso = dir.path().join("s.iso");
+        let sub = dir.path().join("t");
+        std::fs::create_dir(&sub).unwrap();
+        std::fs::write(sub.join("f"), b"x").unwrap();
+        let w = write(&sub, &iso, &opts(), &|| false).unwrap();
+        assert_eq!(w.size, MIN_SECTORS as u64 * SECTOR);
+        assert_eq!(w.paths, vec!["/f".to_string()]);
+        let e = write(&sub, &iso, &opts(), &|| true).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::Interrupted);
+        let e = write(&sub.join("f"), &iso, &opts(), &|| false).unwrap_err();
+        assert!(e.to_string().contains("not a directory"), "{e}");
+    }
+
+    #[test]
+    fn clashing_identifiers_get_numbered_tails() {
+        let mut seen = std::collections::HashSet::new();
+        let a = unique(b"abc".to_vec(), &mut seen, 37, 1);
+        let b = unique(b"abc".to_vec(), &mut seen, 37, 1);
+        let c = unique(vec![b'x'; 37], &mut seen, 37, 1);
+        let d = unique(vec![b'x'; 37], &mut seen, 37, 1);
+        assert_eq!((a.as_slice(), b.as_slice()), (&b"abc"[..], &b"abc_1"[..]));
+        assert_eq!(c.len(), 37);
+        assert_eq!(d.len(), 37);
+        assert!(d.ends_with(b"_1"));
+    }
+}
