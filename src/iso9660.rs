@@ -157,17 +157,17 @@ pub fn write(
     let mut files = Vec::new();
     for recs in &precs {
         for r in recs {
-            if r.which == Which::Child && r.part == 0 {
-                if let Kind::File(size) = nodes[r.node].kind {
-                    if size > 0 {
-                        nodes[r.node].extent = cur;
-                        let secs = sectors(size);
-                        cur = cur
-                            .checked_add(secs)
-                            .ok_or_else(|| invalid("the tree is too large for ISO 9660".into()))?;
-                        files.push(r.node);
-                    }
-                }
+            if r.which == Which::Child
+                && r.part == 0
+                && let Kind::File(size) = nodes[r.node].kind
+                && size > 0
+            {
+                nodes[r.node].extent = cur;
+                let secs = sectors(size);
+                cur = cur
+                    .checked_add(secs)
+                    .ok_or_else(|| invalid("the tree is too large for ISO 9660".into()))?;
+                files.push(r.node);
             }
         }
     }
@@ -824,7 +824,7 @@ fn record_bytes(nodes: &[Node], r: &Rec, joliet: bool, empty: u32) -> Vec<u8> {
     both16(&mut out, 1);
     out.push(r.id.len() as u8);
     out.extend_from_slice(&r.id);
-    if r.id.len() % 2 == 0 {
+    if r.id.len().is_multiple_of(2) {
         out.push(0);
     }
     out.extend_from_slice(&r.su);
