@@ -18,7 +18,8 @@
 //! (default 10000), BENCH_REPO_RPMS (default 2000), BENCH_PRETOUCH_MB (a diagnostic: memory
 //! touched and freed before the first compose), BENCH_WARM_LOOP=k (a diagnostic for profilers:
 //! after the warm composes, `k` more, then stop), BENCH_COLD_LOOP=k (the same with cold
-//! composes, after the first).
+//! composes, after the first), BENCH_ISO_LOOP=k (only `k` composes of `bench-2k` with and
+//! without `iso`).
 
 #[path = "../tests/common/koji_hub.rs"]
 mod koji_hub;
@@ -359,6 +360,18 @@ fn main() {
             composed::engine::headers::clear();
             composed::koji::answers::clear();
         };
+        if let Some(k) = std::env::var("BENCH_ISO_LOOP").ok().and_then(|v| v.parse().ok()) {
+            // A diagnostic for profilers: `k` warm composes of `bench-2k` with `iso` and `k`
+            // without, nothing else; the medians.
+            let k2 = serde_json::json!({"source": {"type": "tag", "source": "bench-2k"}, "flags": ["no_reuse"]});
+            let k2_iso = serde_json::json!({"source": {"type": "tag", "source": "bench-2k"}, "results": ["iso"], "flags": ["no_reuse"]});
+            compose(&client, &base, k2_iso.clone()).await;
+            eprintln!("BENCH_ISO_LOOP: {k} composes with iso start");
+            let with_iso = median(runs(&client, &base, &k2_iso, k, &|| ()).await);
+            let without = median(runs(&client, &base, &k2, k, &|| ()).await);
+            eprintln!("BENCH_ISO_LOOP: median with iso {with_iso:.3} s, without {without:.3} s");
+            return;
+        }
         let first_cold = runs(&client, &base, &tag, 1, &cold).await[0];
         if let Some(k) = std::env::var("BENCH_COLD_LOOP").ok().and_then(|v| v.parse().ok()) {
             // A diagnostic for profilers, as BENCH_WARM_LOOP, with cold composes.

@@ -24,8 +24,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
-use md5::{Digest, Md5};
-use sha2::Sha256;
+use openssl::hash::{Hasher, MessageDigest};
+use sha2::{Digest, Sha256};
 
 const SECTOR: u64 = 2048;
 /// The continuation area starts right after the three volume descriptors.
@@ -186,9 +186,11 @@ pub fn write(
         .truncate(true)
         .open(out)
         .map_err(|e| err(out, e))?;
-    let md5 = opts
-        .implant_md5
-        .then(|| Md5Sums::new(total as u64 * SECTOR));
+    let md5 = if opts.implant_md5 {
+        Some(Md5Thread::start(Md5Sums::new(total as u64 * SECTOR)?)?)
+    } else {
+        None
+    };
     let mut w = Out {
         file,
         buf: Vec::with_capacity(BUF),
@@ -255,7 +257,7 @@ pub fn write(
     let md5 = w.finish()?;
     let implanted_md5 = match md5 {
         Some(sums) => {
-            let (hex, appdata) = sums.appdata();
+            let (hex, appdata) = sums.appdata()?;
             w.file
                 .write_all_at(&appdata, 16 * SECTOR + APPDATA_OFFSET)
                 .map_err(|e| err(out, e))?;
@@ -944,8 +946,53 @@ struct Out {
     buf: Vec<u8>,
     /// Bytes written to the file before `buf`.
     pos: u64,
-    md5: Option<Md5Sums>,
+    md5: Option<Md5Thread>,
     path: PathBuf,
+}
+
+/// isomd5sum's sums, computed on a thread of their own from each buffer once it is written,
+/// while the writer reads the next files.
+struct Md5Thread {
+    send: std::sync::mpsc::SyncSender<(u64, Vec<u8>)>,
+    /// Buffers hashed, for the writer to fill again.
+    back: std::sync::mpsc::Receiver<Vec<u8>>,
+    done: std::thread::JoinHandle<io::Result<Md5Sums>>,
+}
+
+impl Md5Thread {
+    fn start(mut sums: Md5Sums) -> io::Result<Md5Thread> {
+        let (send, recv) = std::sync::mpsc::sync_channel::<(u64, Vec<u8>)>(2);
+        let (give_back, back) = std::sync::mpsc::channel();
+        let done = std::thread::Builder::new()
+            .name("iso-md5".into())
+            .spawn(move || {
+                for (offset, buf) in recv {
+                    sums.update(offset, &buf)?;
+                    // The writer may have finished already: then the buffer is dropped.
+                    let _ = give_back.send(buf);
+                }
+                Ok(sums)
+            })?;
+        Ok(Md5Thread { send, back, done })
+    }
+
+    /// Hands `buf` (at `offset` of the image) over; returns an empty buffer to fill next.
+    fn hash(&self, offset: u64, buf: Vec<u8>) -> io::Result<Vec<u8>> {
+        self.send
+            .send((offset, buf))
+            .map_err(|_| io::Error::other("the MD5 thread stopped"))?;
+        let mut next = self.back.try_recv().unwrap_or_default();
+        next.clear();
+        next.reserve(BUF);
+        Ok(next)
+    }
+
+    fn finish(self) -> io::Result<Md5Sums> {
+        drop(self.send);
+        self.done
+            .join()
+            .map_err(|_| io::Error::other("the MD5 thread panicked"))?
+    }
 }
 
 impl Out {
@@ -1021,27 +1068,31 @@ impl Out {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        if let Some(m) = &mut self.md5 {
-            m.update(self.pos, &self.buf);
-        }
         self.file
             .write_all(&self.buf)
             .map_err(|e| err(&self.path, e))?;
+        let at = self.pos;
         self.pos += self.buf.len() as u64;
-        self.buf.clear();
+        match &self.md5 {
+            Some(m) => {
+                let full = std::mem::take(&mut self.buf);
+                self.buf = m.hash(at, full)?;
+            }
+            None => self.buf.clear(),
+        }
         Ok(())
     }
 
     fn finish(&mut self) -> io::Result<Option<Md5Sums>> {
         self.flush()?;
-        Ok(self.md5.take())
+        self.md5.take().map(Md5Thread::finish).transpose()
     }
 }
 
 /// isomd5sum's sums: the MD5 of the image but its last `SKIPSECTORS` sectors, and after each
 /// 32 KiB chunk that starts a new fragment, three characters of the running digest.
 struct Md5Sums {
-    ctx: Md5,
+    ctx: Hasher,
     end: u64,
     fragment: u64,
     previous: u64,
@@ -1049,30 +1100,30 @@ struct Md5Sums {
 }
 
 impl Md5Sums {
-    fn new(image_size: u64) -> Md5Sums {
+    fn new(image_size: u64) -> io::Result<Md5Sums> {
         let end = image_size - SKIPSECTORS * SECTOR;
-        Md5Sums {
-            ctx: Md5::new(),
+        Ok(Md5Sums {
+            ctx: Hasher::new(MessageDigest::md5()).map_err(io::Error::other)?,
             end,
             fragment: end / (FRAGMENT_COUNT + 1),
             previous: 0,
             sums: String::new(),
-        }
+        })
     }
 
     /// `bytes` start at `offset`, a multiple of the chunk size.
-    fn update(&mut self, offset: u64, bytes: &[u8]) {
+    fn update(&mut self, offset: u64, bytes: &[u8]) -> io::Result<()> {
         debug_assert_eq!(offset % MD5_CHUNK, 0);
         let mut at = offset;
         for chunk in bytes.chunks(MD5_CHUNK as usize) {
             if at >= self.end {
-                return;
+                break;
             }
             let n = ((self.end - at) as usize).min(chunk.len());
-            self.ctx.update(&chunk[..n]);
+            self.ctx.update(&chunk[..n]).map_err(io::Error::other)?;
             let current = at / self.fragment;
             if current != self.previous {
-                let digest = self.ctx.clone().finalize();
+                let digest = self.ctx.clone().finish().map_err(io::Error::other)?;
                 for b in digest
                     .iter()
                     .take(FRAGMENT_SUM_SIZE / FRAGMENT_COUNT as usize)
@@ -1084,11 +1135,12 @@ impl Md5Sums {
             }
             at += chunk.len() as u64;
         }
+        Ok(())
     }
 
     /// The MD5 in hex and the application-use field that carries it.
-    fn appdata(self) -> (String, Vec<u8>) {
-        let hex = hex::encode(self.ctx.finalize());
+    fn appdata(mut self) -> io::Result<(String, Vec<u8>)> {
+        let hex = hex::encode(self.ctx.finish().map_err(io::Error::other)?);
         let text = format!(
             "ISO MD5SUM = {hex};SKIPSECTORS = {SKIPSECTORS};RHLISOSTATUS=0;FRAGMENT SUMS = {};\
              FRAGMENT COUNT = {FRAGMENT_COUNT};THIS IS NOT THE SAME AS RUNNING MD5SUM ON THIS ISO!!",
@@ -1096,7 +1148,7 @@ impl Md5Sums {
         );
         let mut field = vec![b' '; APPDATA_SIZE];
         field[..text.len()].copy_from_slice(text.as_bytes());
-        (hex, field)
+        Ok((hex, field))
     }
 }
 
