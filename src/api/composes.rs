@@ -106,11 +106,157 @@ pub async fn list_composes(
 ) -> Result<HttpResponse, ApiError> {
     // The links in the body embed the base URL, so it is part of the key.
     let base_url = request_base_url(&req);
+    if let Some(cache) = state.cache.as_deref()
+        && let Some(body) = indexed_list(&req, &base_url, &state, cache).await?
+    {
+        return Ok(crate::web::cache::json_ok(body));
+    }
     let key = || Key::List(format!("{base_url}?{}", req.query_string()).into());
     cached(state.cache.as_deref(), key, || {
         list_body(&req, &base_url, &state)
     })
     .await
+}
+
+/// `page` and `per_page` as the list reads them: unparsable is a 400 (ODCS ignores it);
+/// numbers keep ODCS's clamping.
+fn paging(params: &[(String, String)], max_per_page: i64) -> Result<(i64, i64), ApiError> {
+    let page = int_param(params, "page", i64::MIN..=i64::MAX)?
+        .unwrap_or(1)
+        .max(1);
+    let per_page = match int_param(params, "per_page", i64::MIN..=i64::MAX)? {
+        None => 10,
+        Some(n) if n < 0 => 20,
+        Some(n) => n.min(max_per_page),
+    };
+    Ok((page, per_page))
+}
+
+/// The pagination metadata of a page of `total` items; `extra` is the query the links keep.
+fn page_meta(
+    base_url: &str,
+    params: &[(String, String)],
+    page: i64,
+    per_page: i64,
+    total: i64,
+) -> PageMeta {
+    let pages = if per_page == 0 {
+        0
+    } else {
+        (total + per_page - 1) / per_page
+    };
+    let base = format!("{base_url}/api/1/composes/");
+    let extra: String = {
+        let mut seen = std::collections::HashSet::new();
+        params
+            .iter()
+            .filter(|(k, _)| {
+                !matches!(k.as_str(), "page" | "per_page" | "endpoint") && !k.starts_with('_')
+            })
+            .filter(|(k, _)| seen.insert(k.clone()))
+            .map(|(k, v)| {
+                format!(
+                    "&{}={}",
+                    url::form_urlencoded::byte_serialize(k.as_bytes()).collect::<String>(),
+                    url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
+                )
+            })
+            .collect()
+    };
+    let link = |p: i64| format!("{base}?page={p}&per_page={per_page}{extra}");
+    PageMeta {
+        page,
+        pages,
+        per_page,
+        total,
+        first: link(1),
+        // An empty list has one (empty) page: its `last` is page 1, like `first`.
+        last: link(pages.max(1)),
+        prev: (page > 1).then(|| link(page - 1)),
+        next: (page < pages).then(|| link(page + 1)),
+    }
+}
+
+/// The unfiltered list ordered by id (what QA dashboards and the `odcs` client page through),
+/// from the cache's index of compose ids and its per-compose item bodies: a POST adds one id
+/// and leaves every other item cached, where a cached page would be stale. `None` when the
+/// request has anything else (filters, another order) or the cache cannot answer now; then
+/// the general path answers.
+///
+/// The body is byte for byte what [`list_body`] serializes for the same rows.
+async fn indexed_list(
+    req: &HttpRequest,
+    base_url: &str,
+    state: &web::Data<AppState>,
+    cache: &crate::web::cache::ResponseCache,
+) -> Result<Option<bytes::Bytes>, ApiError> {
+    use crate::web::cache::IdPage;
+    let params = query_pairs(req)?;
+    let plain = params
+        .iter()
+        .all(|(k, _)| matches!(k.as_str(), "page" | "per_page" | "order_by"));
+    let descending = match first_param(&params, "order_by") {
+        None | Some("-id") => true,
+        Some("id") => false,
+        Some(_) => return Ok(None),
+    };
+    if !plain {
+        return Ok(None);
+    }
+    let (page, per_page) = paging(&params, state.settings.server.max_per_page)?;
+    let offset = page.saturating_sub(1).saturating_mul(per_page);
+    let mut loaded = false;
+    let (ids, total, ticket) = loop {
+        match cache.id_page(descending, offset, per_page) {
+            IdPage::Page { ids, total, ticket } => break (ids, total, ticket),
+            IdPage::Off => return Ok(None),
+            // Loaded once already: a reset came in between; the general path answers.
+            IdPage::Load(_) if loaded => return Ok(None),
+            IdPage::Load(ticket) => {
+                let all = db_read(state, |c| Ok(q::all_ids(c)?)).await?;
+                cache.load_index(ticket, all);
+                loaded = true;
+            }
+        }
+    };
+    let mut bodies = cache.items(ticket, &ids);
+    let missing: Vec<i64> = ids
+        .iter()
+        .zip(&bodies)
+        .filter(|(_, b)| b.is_none())
+        .map(|(id, _)| *id)
+        .collect();
+    if !missing.is_empty() {
+        let rows = db_read(state, move |c| Ok(q::by_ids(c, &missing)?)).await?;
+        let settings = &state.settings.composes;
+        for row in &rows {
+            let body = json_bytes(&ComposeView::new(row, settings, false))?;
+            cache.store(Key::ListItem(row.id), ticket, body.clone());
+            if let Some(at) = ids.iter().position(|id| *id == row.id) {
+                bodies[at] = Some(body);
+            }
+        }
+        if bodies.iter().any(Option::is_none) {
+            // A compose of the index is gone (deleted under it): read everything again.
+            cache.forget_index();
+            return Ok(None);
+        }
+    }
+    let meta = page_meta(base_url, &params, page, per_page, total);
+    let len: usize = bodies.iter().flatten().map(|b| b.len() + 1).sum();
+    let mut out = Vec::with_capacity(len + 400);
+    out.extend_from_slice(b"{\"items\":[");
+    for (i, b) in bodies.iter().flatten().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b);
+    }
+    out.extend_from_slice(b"],\"meta\":");
+    serde_json::to_writer(&mut out, &meta)
+        .map_err(|e| ApiError::internal(format!("cannot serialize the response: {e}")))?;
+    out.push(b'}');
+    Ok(Some(out.into()))
 }
 
 /// The list's body (see [`list_composes`]); `base_url` is the request's.
@@ -157,62 +303,20 @@ async fn list_body(
             OrderKey::NAMES.join(", ")
         ))
     })?;
-    // Unparsable paging is a 400 (ODCS ignores it); numbers keep ODCS's clamping.
-    let page = int_param(&params, "page", i64::MIN..=i64::MAX)?
-        .unwrap_or(1)
-        .max(1);
-    let per_page = match int_param(&params, "per_page", i64::MIN..=i64::MAX)? {
-        None => 10,
-        Some(n) if n < 0 => 20,
-        Some(n) => n.min(state.settings.server.max_per_page),
-    };
+    let (page, per_page) = paging(&params, state.settings.server.max_per_page)?;
     let offset = page.saturating_sub(1).saturating_mul(per_page);
     let f = filter.clone();
     let (rows, total) = db_read(state, move |c| {
         Ok(q::list(c, &f, order, descending, per_page, offset)?)
     })
     .await?;
-    let pages = if per_page == 0 {
-        0
-    } else {
-        (total + per_page - 1) / per_page
-    };
-    let base = format!("{base_url}/api/1/composes/");
-    let extra: String = {
-        let mut seen = std::collections::HashSet::new();
-        params
-            .iter()
-            .filter(|(k, _)| {
-                !matches!(k.as_str(), "page" | "per_page" | "endpoint") && !k.starts_with('_')
-            })
-            .filter(|(k, _)| seen.insert(k.clone()))
-            .map(|(k, v)| {
-                format!(
-                    "&{}={}",
-                    url::form_urlencoded::byte_serialize(k.as_bytes()).collect::<String>(),
-                    url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
-                )
-            })
-            .collect()
-    };
-    let link = |p: i64| format!("{base}?page={p}&per_page={per_page}{extra}");
     let settings = &state.settings.composes;
     let body = ComposeList {
         items: rows
             .iter()
             .map(|c| ComposeView::new(c, settings, false))
             .collect(),
-        meta: PageMeta {
-            page,
-            pages,
-            per_page,
-            total,
-            first: link(1),
-            // An empty list has one (empty) page: its `last` is page 1, like `first`.
-            last: link(pages.max(1)),
-            prev: (page > 1).then(|| link(page - 1)),
-            next: (page < pages).then(|| link(page + 1)),
-        },
+        meta: page_meta(base_url, &params, page, per_page, total),
     };
     json_bytes(&body)
 }

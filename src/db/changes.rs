@@ -18,8 +18,11 @@
 //!   `PRAGMA data_version`, which moves when another connection commits, and then reads the new
 //!   rows.
 //!
-//! A change whose compose is unknown (a gap in `compose_changes`, a `TRUNCATE`, the watcher
-//! (re)connecting) is a **reset**: everything derived before is stale.
+//! A change whose compose is unknown (a gap in `compose_changes`, a `TRUNCATE`, a deleted row,
+//! the watcher (re)connecting) is a **reset**: everything derived before is stale.
+//!
+//! [`changed_since`] lists the composes changed after a generation, from a bounded log: what
+//! the API's index of compose ids (`crate::web::cache`) is kept current with.
 //!
 //! A [`Watch`] says whether the cross-process source is live. While it is not (not yet
 //! connected, the connection lost, or no look within [`FRESH`]), nothing may be served from a
@@ -82,10 +85,54 @@ pub fn bump() {
     GENERATION.fetch_add(1, Ordering::AcqRel);
 }
 
+/// The last [`LOG_CAP`] compose changes in order, as (generation, compose id): what
+/// [`changed_since`] answers from.
+#[derive(Debug, Default)]
+struct ChangeLog {
+    entries: std::collections::VecDeque<(u64, i64)>,
+    /// Every change of a generation above this one is in `entries`.
+    floor: u64,
+}
+
+const LOG_CAP: usize = 1 << 16;
+
+fn change_log() -> &'static std::sync::Mutex<ChangeLog> {
+    static LOG: std::sync::OnceLock<std::sync::Mutex<ChangeLog>> = std::sync::OnceLock::new();
+    LOG.get_or_init(Default::default)
+}
+
+/// The composes changed after generation `from`, and the generation that answer is current
+/// at; `None` when the log no longer reaches back to `from` (then derive again from the table).
+/// Resets are not in the log: a reader also compares [`reset_epoch`].
+pub fn changed_since(from: u64) -> Option<(Vec<i64>, u64)> {
+    let log = change_log().lock().unwrap_or_else(|e| e.into_inner());
+    // Read under the lock that `compose_changed` moves it under: every change up to `now` is
+    // in the log.
+    let now = generation();
+    if from >= now {
+        return Some((vec![], now));
+    }
+    if log.floor > from {
+        return None;
+    }
+    let start = log.entries.partition_point(|(g, _)| *g <= from);
+    Some((log.entries.range(start..).map(|(_, id)| *id).collect(), now))
+}
+
 /// Compose `id` changed (committed): what was derived from its row before is stale, and so is
 /// everything derived from the whole table (lists).
 pub fn compose_changed(id: i64) {
-    let g = GENERATION.fetch_add(1, Ordering::AcqRel) + 1;
+    let g = {
+        let mut log = change_log().lock().unwrap_or_else(|e| e.into_inner());
+        let g = GENERATION.fetch_add(1, Ordering::AcqRel) + 1;
+        if log.entries.len() == LOG_CAP
+            && let Some((old, _)) = log.entries.pop_front()
+        {
+            log.floor = old;
+        }
+        log.entries.push_back((g, id));
+        g
+    };
     let mut m = last_change().write().unwrap_or_else(|e| e.into_inner());
     if m.len() >= MAX_TRACKED {
         m.clear();
@@ -333,7 +380,12 @@ fn watch_sqlite(path: &str, weak: &Weak<Watch>) -> Result<(), String> {
                 bump();
             }
             for r in &rows {
-                compose_changed(r.compose_id);
+                if r.compose_id == 0 {
+                    // A deleted row (migration `delete_resets`): which ids remain is unknown.
+                    bump();
+                } else {
+                    compose_changed(r.compose_id);
+                }
             }
             if let Some(r) = rows.last() {
                 last_seq = r.seq;
@@ -405,6 +457,20 @@ mod tests {
             !compose_unchanged_since(-12, g, r),
             "a reset makes everything stale"
         );
+    }
+
+    #[test]
+    fn the_change_log_names_the_composes_changed_since_a_generation() {
+        let g = generation();
+        compose_changed(-21);
+        compose_changed(-22);
+        let (ids, now) = changed_since(g).expect("the log reaches back to g");
+        assert!(now >= g + 2);
+        // Other tests may change composes meanwhile; these two are there, in order.
+        let at = |x| ids.iter().position(|i| *i == x).expect("logged");
+        assert!(at(-21) < at(-22));
+        let (later, _) = changed_since(now).expect("current");
+        assert!(!later.contains(&-21));
     }
 
     #[test]

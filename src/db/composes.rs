@@ -42,6 +42,22 @@ pub fn get(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<Compose>> {
         .optional()
 }
 
+/// Every compose id, ascending (the API's index of the unfiltered list, `crate::web::cache`).
+pub fn all_ids(conn: &mut AnyConnection) -> QueryResult<Vec<i64>> {
+    composes::table
+        .select(composes::id)
+        .order(composes::id.asc())
+        .load(conn)
+}
+
+/// The composes of `ids` that exist, in no particular order.
+pub fn by_ids(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<Compose>> {
+    composes::table
+        .filter(composes::id.eq_any(ids))
+        .select(Compose::as_select())
+        .load(conn)
+}
+
 /// The compose, its row locked until the end of the transaction (PostgreSQL `FOR UPDATE`; a
 /// SQLite write transaction holds the whole database already).
 ///

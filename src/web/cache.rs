@@ -31,6 +31,8 @@ pub enum Key {
     Compose(i64),
     /// The list: the request's base URL (its links embed it) and its query string.
     List(Box<str>),
+    /// One compose as an item of the list (without `pungi_config_dump`).
+    ListItem(i64),
 }
 
 /// Where a read stands against the cache.
@@ -58,8 +60,9 @@ struct Inner {
     /// The generation the list pages held were read at.
     lists_generation: u64,
     bytes: usize,
-    /// Compose bodies with the generation each was read at.
-    composes: HashMap<i64, (u64, Bytes)>,
+    /// Compose bodies (`true`: as `GET` by id answers them, `false`: as list items) with the
+    /// generation each was read at.
+    composes: HashMap<(i64, bool), (u64, Bytes)>,
     lists: HashMap<Box<str>, Bytes>,
 }
 
@@ -69,6 +72,50 @@ impl Inner {
         self.lists.clear();
         self.bytes = 0;
     }
+
+    /// The body of compose `id` (`full` or as a list item) if it is current.
+    fn row(&mut self, id: i64, full: bool, reset: u64) -> Option<Bytes> {
+        match self.composes.get(&(id, full)) {
+            Some((read_at, body)) if changes::compose_unchanged_since(id, *read_at, reset) => {
+                Some(body.clone())
+            }
+            Some(_) => {
+                if let Some((_, old)) = self.composes.remove(&(id, full)) {
+                    self.bytes -= old.len();
+                }
+                None
+            }
+            None => None,
+        }
+    }
+}
+
+/// Every compose id, ascending, as of `generation`: the unfiltered list ordered by id needs
+/// only this, its total and the items' bodies, so it stays cached while composes are added.
+/// Composes are never deleted (one deleted under it, by hand or by a test, is noticed when its
+/// row is missing, see [`ResponseCache::forget_index`]).
+#[derive(Debug, Default)]
+struct IdIndex {
+    loaded: bool,
+    reset: u64,
+    generation: u64,
+    ids: Vec<i64>,
+}
+
+/// What [`ResponseCache::id_page`] found.
+#[derive(Debug)]
+pub enum IdPage {
+    /// The page's ids in the order asked, and the total, current at `ticket`.
+    Page {
+        ids: Vec<i64>,
+        total: i64,
+        ticket: Ticket,
+    },
+    /// Load every id ([`crate::db::composes::all_ids`]) and hand them to
+    /// [`ResponseCache::load_index`] with this ticket.
+    Load(Ticket),
+    /// The cache cannot be trusted now: read the database.
+    Off,
 }
 
 #[derive(Debug)]
@@ -76,6 +123,7 @@ pub struct ResponseCache {
     watch: Arc<Watch>,
     max_bytes: usize,
     inner: Mutex<Inner>,
+    index: Mutex<IdIndex>,
     hits: AtomicU64,
     misses: AtomicU64,
     bypassed: AtomicU64,
@@ -87,6 +135,7 @@ impl ResponseCache {
             watch,
             max_bytes,
             inner: Mutex::default(),
+            index: Mutex::default(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             bypassed: AtomicU64::new(0),
@@ -115,20 +164,8 @@ impl ResponseCache {
             inner.reset = ticket.reset;
         }
         let found = match key {
-            Key::Compose(id) => match inner.composes.get(id) {
-                Some((read_at, body))
-                    if changes::compose_unchanged_since(*id, *read_at, ticket.reset) =>
-                {
-                    Some(body.clone())
-                }
-                Some(_) => {
-                    if let Some((_, old)) = inner.composes.remove(id) {
-                        inner.bytes -= old.len();
-                    }
-                    None
-                }
-                None => None,
-            },
+            Key::Compose(id) => inner.row(*id, true, ticket.reset),
+            Key::ListItem(id) => inner.row(*id, false, ticket.reset),
             Key::List(q) => {
                 if inner.lists_generation != ticket.generation {
                     // Every page held was read at an older generation of the table.
@@ -164,7 +201,7 @@ impl ResponseCache {
             return;
         }
         let current = match &key {
-            Key::Compose(id) => {
+            Key::Compose(id) | Key::ListItem(id) => {
                 changes::compose_unchanged_since(*id, ticket.generation, ticket.reset)
             }
             Key::List(_) => {
@@ -183,13 +220,121 @@ impl ResponseCache {
         let old = match key {
             Key::Compose(id) => inner
                 .composes
-                .insert(id, (ticket.generation, body))
+                .insert((id, true), (ticket.generation, body))
+                .map(|(_, b)| b),
+            Key::ListItem(id) => inner
+                .composes
+                .insert((id, false), (ticket.generation, body))
                 .map(|(_, b)| b),
             Key::List(q) => inner.lists.insert(q, body),
         };
         if let Some(old) = old {
             inner.bytes -= old.len();
         }
+    }
+
+    /// The ids of the unfiltered list's page (`offset`, `limit`, by id ascending or
+    /// descending) and the total, from the index of every id, brought up to date from
+    /// [`changes::changed_since`].
+    pub fn id_page(&self, descending: bool, offset: i64, limit: i64) -> IdPage {
+        if !self.watch.live() {
+            self.bypassed.fetch_add(1, Ordering::Relaxed);
+            return IdPage::Off;
+        }
+        let reset = changes::reset_epoch();
+        let mut ix = self.index.lock().unwrap_or_else(|e| e.into_inner());
+        let load = |ix: &mut IdIndex| {
+            ix.loaded = false;
+            IdPage::Load(Ticket {
+                generation: changes::generation(),
+                reset,
+            })
+        };
+        if !ix.loaded || ix.reset != reset {
+            return load(&mut ix);
+        }
+        if ix.generation != changes::generation() {
+            let Some((changed, now)) = changes::changed_since(ix.generation) else {
+                return load(&mut ix);
+            };
+            for id in changed {
+                // Ids only come (new composes take the next one), so this is mostly a push.
+                if ix.ids.last().is_none_or(|last| *last < id) {
+                    ix.ids.push(id);
+                } else if let Err(at) = ix.ids.binary_search(&id) {
+                    ix.ids.insert(at, id);
+                }
+            }
+            ix.generation = now;
+            if changes::reset_epoch() != reset {
+                return load(&mut ix);
+            }
+        }
+        let ticket = Ticket {
+            generation: ix.generation,
+            reset,
+        };
+        let total = ix.ids.len();
+        let offset = usize::try_from(offset).unwrap_or(usize::MAX).min(total);
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let end = offset.saturating_add(limit).min(total);
+        let ids = if descending {
+            ix.ids[total - end..total - offset]
+                .iter()
+                .rev()
+                .copied()
+                .collect()
+        } else {
+            ix.ids[offset..end].to_vec()
+        };
+        IdPage::Page {
+            ids,
+            total: total as i64,
+            ticket,
+        }
+    }
+
+    /// Keeps `ids` (every compose id, read after `ticket` was taken) as the index, unless a
+    /// reset happened meanwhile.
+    pub fn load_index(&self, ticket: Ticket, mut ids: Vec<i64>) {
+        ids.sort_unstable();
+        ids.dedup();
+        let mut ix = self.index.lock().unwrap_or_else(|e| e.into_inner());
+        if changes::reset_epoch() != ticket.reset {
+            return;
+        }
+        *ix = IdIndex {
+            loaded: true,
+            reset: ticket.reset,
+            generation: ticket.generation,
+            ids,
+        };
+    }
+
+    /// The list-item bodies of `ids` held and current (`None` for the others), under one lock.
+    pub fn items(&self, ticket: Ticket, ids: &[i64]) -> Vec<Option<Bytes>> {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if inner.reset != ticket.reset {
+            inner.clear();
+            inner.reset = ticket.reset;
+        }
+        let found: Vec<Option<Bytes>> = ids
+            .iter()
+            .map(|id| inner.row(*id, false, ticket.reset))
+            .collect();
+        drop(inner);
+        let missing = found.iter().filter(|b| b.is_none()).count() as u64;
+        if missing == 0 {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+        }
+        found
+    }
+
+    /// The index named a compose that is not there (deleted): read it again next time.
+    pub fn forget_index(&self) {
+        self.index.lock().unwrap_or_else(|e| e.into_inner()).loaded = false;
     }
 
     /// (hits, misses, bypassed: read while the cache could not be trusted) since the start,

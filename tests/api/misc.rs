@@ -348,6 +348,76 @@ both_backends!(cached_reads_see_other_processes_writes, |app| {
     );
 });
 
+/// The columns of `composes` but `id` and `owner`.
+const COLUMNS: &str = "source_type, source, state, state_reason, time_to_expire, \
+    time_submitted, time_started, time_done, time_removed, removed_by, flags, results, sigkeys, \
+    koji_event, koji_task_id, packages, builds, arches, multilib_arches, multilib_method, \
+    lookaside_repos, modular_koji_tags, module_defaults_url, label, compose_type, \
+    pungi_compose_id, target_dir, scratch_modules, parent_pungi_compose_ids, \
+    scratch_build_tasks, modules, respin_of, base_module_br_name, base_module_br_stream, \
+    base_module_br_stream_version_lte, base_module_br_stream_version_gte, pungi_config_dump, \
+    reused_id, traceparent";
+
+/// The list pages the index answers, each against the same page read by the general path.
+async fn same_lists(app: &TestApp, label: &str) {
+    for q in [
+        "per_page=3",
+        "per_page=3&page=2",
+        "per_page=3&page=3&order_by=id",
+        "page=2&per_page=4&order_by=-id",
+        "per_page=0",
+        "page=99",
+        "",
+    ] {
+        let fast = app.get(&format!("/api/1/composes/?{q}")).await;
+        let slow = app.get(&format!("/api/1/composes/?{q}&_db=1")).await;
+        assert_eq!(fast.status, 200, "{label} {q}: {}", fast.text);
+        assert_eq!(fast.text, slow.text, "{label}: ?{q}");
+    }
+}
+
+// The unfiltered list by id is assembled from the index of compose ids and per-compose item
+// bodies; it is byte for byte what the general path (a query with a `_` key, which the links
+// drop) reads from the database, across this process's POSTs and another process's insert and
+// delete.
+both_backends!(the_indexed_list_is_the_database_list, |app| {
+    for tag in ["a", "b", "c", "d", "e", "f", "g"] {
+        app.tag_compose(tag).await;
+    }
+    until_cached(&app, "/api/1/composes/?per_page=3").await;
+    same_lists(&app, "after POSTs").await;
+    let (hits, _) = cache_counts(&app).await;
+    same_lists(&app, "again").await;
+    assert!(
+        cache_counts(&app).await.0 >= hits + 7,
+        "the indexed pages were not answered from the cache"
+    );
+    app.tag_compose("h").await;
+    same_lists(&app, "after one more POST").await;
+    other_process_sql(
+        &app,
+        &format!(
+            "INSERT INTO composes (owner, {COLUMNS}) SELECT 'other-process', {COLUMNS} \
+             FROM composes WHERE source = 'a'"
+        ),
+    );
+    let mut seen = false;
+    for _ in 0..100 {
+        if app.get("/api/1/composes/?per_page=1").await.json()["items"][0]["owner"]
+            == "other-process"
+        {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(seen, "another process's insert never reached the list");
+    same_lists(&app, "after another process's insert").await;
+    other_process_sql(&app, "DELETE FROM composes WHERE source = 'c'");
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    same_lists(&app, "after another process's delete").await;
+});
+
 /// Runs `sql` on a connection of its own, outside composed's code (as another process would).
 fn other_process_sql(app: &TestApp, sql: &str) {
     use diesel::{Connection, RunQueryDsl};
