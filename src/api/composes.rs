@@ -482,16 +482,18 @@ pub async fn create_from_body(
         &state.settings.composes,
     );
     let settings = state.settings.clone();
-    let compose = db(state, move |c| {
-        Ok(write_tx(c, |c| {
+    // Concurrent POSTs share one transaction and one commit (group commit); each is answered
+    // after the commit that holds its row.
+    let compose = state
+        .writer
+        .write(move |c| {
             let compose = q::insert(c, &row, &settings.composes)?;
             if let Some(n) = &notify {
                 crate::notify::store_request(c, compose.id, n)?;
             }
-            Ok::<_, diesel::result::Error>(compose)
-        })?)
-    })
-    .await?;
+            Ok(compose)
+        })
+        .await?;
     crate::queue::wake_local();
     tracing::info!(compose = compose.id, owner = %compose.owner, source_type = compose.source_type, source = %compose.source, "compose requested");
     Ok(compose)

@@ -4,6 +4,7 @@
 pub mod backend;
 pub mod changes;
 pub mod composes;
+pub mod group_commit;
 pub mod listen;
 pub mod models;
 pub mod new_row;

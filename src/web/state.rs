@@ -18,6 +18,8 @@ pub struct AppState {
     /// One permit per pooled connection: requests queue here, in order, before they take a
     /// blocking thread and a connection ([`db`]).
     pub db_permits: Arc<tokio::sync::Semaphore>,
+    /// Where POSTs write: concurrent ones share a transaction (`crate::db::group_commit`).
+    pub writer: crate::db::group_commit::GroupCommit,
 }
 
 /// Runs blocking database work on the blocking pool with a pooled connection. Requests wait
