@@ -13,7 +13,7 @@
 //! a job whose statements fail is rolled back to its savepoint alone and answered with its
 //! error, the others commit; a failed commit answers every job of the batch with the error.
 
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 
 use diesel::connection::Connection;
 use diesel::result::Error as DieselError;
@@ -25,14 +25,30 @@ pub const MAX_BATCH: usize = 256;
 
 /// One job: `run` inside the shared transaction, then `answer` once the outcome is known.
 trait Job: Send {
-    /// Runs the job's statements (inside its savepoint); keeps its output for [`Job::answer`].
-    fn run(&mut self, conn: &mut AnyConnection) -> Result<(), DieselError>;
+    /// Runs the job's statements, inside a savepoint of its own when `savepoint`; keeps its
+    /// output for [`Job::answer`]. Without a savepoint, a failure of the job's statements is
+    /// [`BatchError::Retry`]: the batch is rolled back and run again with savepoints.
+    fn run(&mut self, conn: &mut AnyConnection, savepoint: bool) -> Result<(), BatchError>;
     /// Answers the waiter: the job's own outcome when the batch committed, else `failure`.
     fn answer(self: Box<Self>, failure: Option<&DbError>);
 }
 
+/// Why a batch's transaction ends without its commit.
+#[derive(Debug)]
+enum BatchError {
+    /// A job's statements failed in the batch run without savepoints.
+    Retry,
+    Db(DieselError),
+}
+
+impl From<DieselError> for BatchError {
+    fn from(e: DieselError) -> Self {
+        Self::Db(e)
+    }
+}
+
 struct Typed<T, F> {
-    work: Option<F>,
+    work: F,
     out: Option<Result<T, DieselError>>,
     reply: tokio::sync::oneshot::Sender<Result<T, DbError>>,
 }
@@ -40,19 +56,28 @@ struct Typed<T, F> {
 impl<T, F> Job for Typed<T, F>
 where
     T: Send,
-    F: FnOnce(&mut AnyConnection) -> Result<T, DieselError> + Send,
+    F: Fn(&mut AnyConnection) -> Result<T, DieselError> + Send,
 {
-    fn run(&mut self, conn: &mut AnyConnection) -> Result<(), DieselError> {
-        let work = self.work.take().expect("a job runs once");
+    fn run(&mut self, conn: &mut AnyConnection, savepoint: bool) -> Result<(), BatchError> {
+        let work = &self.work;
         // A nested transaction is a savepoint: a failing job takes back only its own writes.
-        let out = conn.transaction(work);
-        let failed = matches!(&out, Err(e) if !is_job_error(e));
-        self.out = Some(out);
-        // An error of the connection itself (not of the job's statements) ends the batch.
-        if failed {
-            return Err(DieselError::BrokenTransactionManager);
+        let out = if savepoint {
+            conn.transaction(work)
+        } else {
+            work(conn)
+        };
+        match &out {
+            Err(e) if is_job_error(e) && !savepoint => Err(BatchError::Retry),
+            // An error of the connection itself (not of the job's statements) ends the batch.
+            Err(e) if !is_job_error(e) => {
+                self.out = Some(out);
+                Err(BatchError::Db(DieselError::BrokenTransactionManager))
+            }
+            _ => {
+                self.out = Some(out);
+                Ok(())
+            }
         }
-        Ok(())
     }
 
     fn answer(self: Box<Self>, failure: Option<&DbError>) {
@@ -87,6 +112,18 @@ fn is_job_error(e: &DieselError) -> bool {
 #[derive(Clone)]
 pub struct GroupCommit {
     jobs: mpsc::Sender<Box<dyn Job>>,
+    /// SQLite only: the writer token. A write that finds it free runs at once on the caller's
+    /// thread, in its own transaction (SQLite's write is a function call of microseconds, and
+    /// under a saturated CPU each thread hop costs milliseconds of scheduling); a write that
+    /// finds it taken goes to the committing thread, which takes the token for each batch.
+    /// PostgreSQL writes always go to the thread (their statements are network round trips
+    /// that must not block an HTTP worker).
+    inline: Option<Arc<Inline>>,
+}
+
+struct Inline {
+    pool: DbPool,
+    token: Mutex<()>,
 }
 
 impl std::fmt::Debug for GroupCommit {
@@ -98,24 +135,59 @@ impl std::fmt::Debug for GroupCommit {
 impl GroupCommit {
     /// Starts the committing thread, which takes a connection from `pool` for each batch.
     pub fn start(pool: DbPool) -> std::io::Result<Self> {
+        let sqlite = pool
+            .get()
+            .map(|c| matches!(*c, AnyConnection::Sqlite(_)))
+            .unwrap_or(false);
+        let inline = sqlite.then(|| {
+            Arc::new(Inline {
+                pool: pool.clone(),
+                token: Mutex::new(()),
+            })
+        });
         let (tx, rx) = mpsc::channel::<Box<dyn Job>>();
+        let token = inline.clone();
         std::thread::Builder::new()
             .name("composed-group-commit".into())
-            .spawn(move || commit_loop(&pool, &rx))?;
-        Ok(Self { jobs: tx })
+            .spawn(move || commit_loop(&pool, &rx, token.as_deref()))?;
+        Ok(Self { jobs: tx, inline })
+    }
+
+    /// The SQLite fast path: `work` in its own transaction on this thread, if the writer token
+    /// and a connection are free at once; else `work` back for the committing thread.
+    fn try_inline<T, F>(&self, work: F) -> Result<Result<T, DbError>, F>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, DieselError>,
+    {
+        let Some(inline) = &self.inline else {
+            return Err(work);
+        };
+        let Ok(_token) = inline.token.try_lock() else {
+            return Err(work);
+        };
+        let Some(mut conn) = inline.pool.try_get() else {
+            return Err(work);
+        };
+        Ok(super::write_tx(&mut conn, work).map_err(DbError::from))
     }
 
     /// Runs `work` in the next group transaction; answers after its commit. `work` is a
-    /// transaction of its own in effect (a savepoint): on error only its writes are undone.
+    /// transaction of its own in effect: on error only its writes are undone. It may run more
+    /// than once (a batch rolled back for another job's failure runs again), so its effects
+    /// outside the database must be harmless to repeat.
     pub async fn write<T, F>(&self, work: F) -> Result<T, DbError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut AnyConnection) -> Result<T, DieselError> + Send + 'static,
+        F: Fn(&mut AnyConnection) -> Result<T, DieselError> + Send + 'static,
     {
+        let work = match self.try_inline(work) {
+            Ok(done) => return done,
+            Err(work) => work,
+        };
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.jobs
             .send(Box::new(Typed {
-                work: Some(work),
+                work,
                 out: None,
                 reply,
             }))
@@ -126,7 +198,7 @@ impl GroupCommit {
     }
 }
 
-fn commit_loop(pool: &DbPool, rx: &mpsc::Receiver<Box<dyn Job>>) {
+fn commit_loop(pool: &DbPool, rx: &mpsc::Receiver<Box<dyn Job>>, inline: Option<&Inline>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -135,6 +207,8 @@ fn commit_loop(pool: &DbPool, rx: &mpsc::Receiver<Box<dyn Job>>) {
                 Err(_) => break,
             }
         }
+        // On SQLite, the writer token: no inline write runs during the batch.
+        let token = inline.map(|i| i.token.lock().unwrap_or_else(|e| e.into_inner()));
         let failure = match pool.get() {
             Ok(mut conn) => run_batch(&mut conn, &mut batch).err(),
             Err(e) => Some(DbError::Pool(e.to_string())),
@@ -142,20 +216,35 @@ fn commit_loop(pool: &DbPool, rx: &mpsc::Receiver<Box<dyn Job>>) {
         if let Some(e) = &failure {
             tracing::error!(error = %e, jobs = batch.len(), "a group commit failed");
         }
+        drop(token);
         for job in batch {
             job.answer(failure.as_ref());
         }
     }
 }
 
+/// The batch in one transaction. First without savepoints (each is a statement, a round trip
+/// on PostgreSQL, and jobs rarely fail); if a job's statements fail, the whole transaction is
+/// rolled back and the batch runs again with a savepoint per job, so that only the failing
+/// job's writes are undone. Jobs are therefore idempotent closures (`Fn`).
 fn run_batch(conn: &mut AnyConnection, batch: &mut [Box<dyn Job>]) -> Result<(), DbError> {
-    super::write_tx(conn, |c| {
-        for job in batch.iter_mut() {
-            job.run(c)?;
-        }
-        Ok::<_, DieselError>(())
-    })
-    .map_err(DbError::from)
+    let attempt = |conn: &mut AnyConnection, batch: &mut [Box<dyn Job>], savepoint: bool| {
+        super::write_tx(conn, |c| {
+            for job in batch.iter_mut() {
+                job.run(c, savepoint)?;
+            }
+            Ok::<_, BatchError>(())
+        })
+    };
+    let outcome = match attempt(conn, batch, false) {
+        Err(BatchError::Retry) => attempt(conn, batch, true),
+        other => other,
+    };
+    match outcome {
+        Ok(()) => Ok(()),
+        Err(BatchError::Db(e)) => Err(DbError::from(e)),
+        Err(BatchError::Retry) => Err(DbError::Pool("a job failed outside its savepoint".into())),
+    }
 }
 
 #[cfg(test)]
@@ -191,6 +280,24 @@ mod tests {
     async fn concurrent_writes_commit_and_a_failing_one_is_undone_alone() {
         let (_dir, pool) = pool();
         let gc = GroupCommit::start(pool.clone()).unwrap();
+        assert!(
+            gc.inline.is_some(),
+            "SQLite writes run inline when they can"
+        );
+        two_hundred_writes(gc, &pool).await;
+    }
+
+    /// The committing thread alone (as on PostgreSQL): batches run without savepoints first
+    /// and, when a job fails, again with one savepoint per job.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn through_the_thread_a_failing_job_is_undone_alone() {
+        let (_dir, pool) = pool();
+        let mut gc = GroupCommit::start(pool.clone()).unwrap();
+        gc.inline = None;
+        two_hundred_writes(gc, &pool).await;
+    }
+
+    async fn two_hundred_writes(gc: GroupCommit, pool: &DbPool) {
         let mut waits = Vec::new();
         for v in 0..200i64 {
             let gc = gc.clone();
@@ -223,6 +330,6 @@ mod tests {
             }
         }
         assert_eq!((ok, failed), (180, 20));
-        assert_eq!(count(&pool), 180);
+        assert_eq!(count(pool), 180);
     }
 }
