@@ -131,6 +131,20 @@ end
         ),
     )
     .unwrap();
+    let posts = dir.path().join("posts.lua");
+    std::fs::write(
+        &posts,
+        format!(
+            r#"local body = '{{"source": {{"type": "repo", "source": "{repo}"}}}}'
+local json = {{["Content-Type"] = "application/json"}}
+request = function()
+  return wrk.format("POST", "/api/1/composes/", json, body)
+end
+"#,
+            repo = repo.display()
+        ),
+    )
+    .unwrap();
     let mut rows = Vec::new();
     let configs = [
         ("sqlite", true),
@@ -252,6 +266,13 @@ end
             format!("{base}/api/1/composes/"),
             64,
             Some(mix.to_str().unwrap()),
+        );
+        // POSTs alone, on few connections: their own latency, apart from the mix's reads.
+        measure(
+            "POST only (repo composes)",
+            format!("{base}/api/1/composes/"),
+            4,
+            Some(posts.to_str().unwrap()),
         );
         rt.shutdown_background();
     }

@@ -13,7 +13,7 @@
 //! a job whose statements fail is rolled back to its savepoint alone and answered with its
 //! error, the others commit; a failed commit answers every job of the batch with the error.
 
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::mpsc;
 
 use diesel::connection::Connection;
 use diesel::result::Error as DieselError;
@@ -112,18 +112,6 @@ fn is_job_error(e: &DieselError) -> bool {
 #[derive(Clone)]
 pub struct GroupCommit {
     jobs: mpsc::Sender<Box<dyn Job>>,
-    /// SQLite only: the writer token. A write that finds it free runs at once on the caller's
-    /// thread, in its own transaction (SQLite's write is a function call of microseconds, and
-    /// under a saturated CPU each thread hop costs milliseconds of scheduling); a write that
-    /// finds it taken goes to the committing thread, which takes the token for each batch.
-    /// PostgreSQL writes always go to the thread (their statements are network round trips
-    /// that must not block an HTTP worker).
-    inline: Option<Arc<Inline>>,
-}
-
-struct Inline {
-    pool: DbPool,
-    token: Mutex<()>,
 }
 
 impl std::fmt::Debug for GroupCommit {
@@ -135,40 +123,11 @@ impl std::fmt::Debug for GroupCommit {
 impl GroupCommit {
     /// Starts the committing thread, which takes a connection from `pool` for each batch.
     pub fn start(pool: DbPool) -> std::io::Result<Self> {
-        let sqlite = pool
-            .get()
-            .map(|c| matches!(*c, AnyConnection::Sqlite(_)))
-            .unwrap_or(false);
-        let inline = sqlite.then(|| {
-            Arc::new(Inline {
-                pool: pool.clone(),
-                token: Mutex::new(()),
-            })
-        });
         let (tx, rx) = mpsc::channel::<Box<dyn Job>>();
-        let token = inline.clone();
         std::thread::Builder::new()
             .name("composed-group-commit".into())
-            .spawn(move || commit_loop(&pool, &rx, token.as_deref()))?;
-        Ok(Self { jobs: tx, inline })
-    }
-
-    /// The SQLite fast path: `work` in its own transaction on this thread, if the writer token
-    /// and a connection are free at once; else `work` back for the committing thread.
-    fn try_inline<T, F>(&self, work: F) -> Result<Result<T, DbError>, F>
-    where
-        F: FnOnce(&mut AnyConnection) -> Result<T, DieselError>,
-    {
-        let Some(inline) = &self.inline else {
-            return Err(work);
-        };
-        let Ok(_token) = inline.token.try_lock() else {
-            return Err(work);
-        };
-        let Some(mut conn) = inline.pool.try_get() else {
-            return Err(work);
-        };
-        Ok(super::write_tx(&mut conn, work).map_err(DbError::from))
+            .spawn(move || commit_loop(&pool, &rx))?;
+        Ok(Self { jobs: tx })
     }
 
     /// Runs `work` in the next group transaction; answers after its commit. `work` is a
@@ -180,10 +139,6 @@ impl GroupCommit {
         T: Send + 'static,
         F: Fn(&mut AnyConnection) -> Result<T, DieselError> + Send + 'static,
     {
-        let work = match self.try_inline(work) {
-            Ok(done) => return done,
-            Err(work) => work,
-        };
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.jobs
             .send(Box::new(Typed {
@@ -198,7 +153,7 @@ impl GroupCommit {
     }
 }
 
-fn commit_loop(pool: &DbPool, rx: &mpsc::Receiver<Box<dyn Job>>, inline: Option<&Inline>) {
+fn commit_loop(pool: &DbPool, rx: &mpsc::Receiver<Box<dyn Job>>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -207,8 +162,6 @@ fn commit_loop(pool: &DbPool, rx: &mpsc::Receiver<Box<dyn Job>>, inline: Option<
                 Err(_) => break,
             }
         }
-        // On SQLite, the writer token: no inline write runs during the batch.
-        let token = inline.map(|i| i.token.lock().unwrap_or_else(|e| e.into_inner()));
         let failure = match pool.get() {
             Ok(mut conn) => run_batch(&mut conn, &mut batch).err(),
             Err(e) => Some(DbError::Pool(e.to_string())),
@@ -216,7 +169,6 @@ fn commit_loop(pool: &DbPool, rx: &mpsc::Receiver<Box<dyn Job>>, inline: Option<
         if let Some(e) = &failure {
             tracing::error!(error = %e, jobs = batch.len(), "a group commit failed");
         }
-        drop(token);
         for job in batch {
             job.answer(failure.as_ref());
         }
@@ -251,6 +203,7 @@ fn run_batch(conn: &mut AnyConnection, batch: &mut [Box<dyn Job>]) -> Result<(),
 mod tests {
     use super::*;
     use diesel::RunQueryDsl;
+    use diesel::connection::SimpleConnection;
 
     fn pool() -> (tempfile::TempDir, DbPool) {
         let dir = tempfile::tempdir().unwrap();
@@ -280,21 +233,35 @@ mod tests {
     async fn concurrent_writes_commit_and_a_failing_one_is_undone_alone() {
         let (_dir, pool) = pool();
         let gc = GroupCommit::start(pool.clone()).unwrap();
-        assert!(
-            gc.inline.is_some(),
-            "SQLite writes run inline when they can"
-        );
+        // Batches run without savepoints first and, when a job fails, again with one
+        // savepoint per job.
         two_hundred_writes(gc, &pool).await;
     }
 
-    /// The committing thread alone (as on PostgreSQL): batches run without savepoints first
-    /// and, when a job fails, again with one savepoint per job.
+    /// Another connection holds SQLite's write lock: the write waits for it (it does not fail
+    /// busy) and lands once the lock is free.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn through_the_thread_a_failing_job_is_undone_alone() {
+    async fn a_write_while_another_connection_writes_waits_for_it() {
         let (_dir, pool) = pool();
-        let mut gc = GroupCommit::start(pool.clone()).unwrap();
-        gc.inline = None;
-        two_hundred_writes(gc, &pool).await;
+        let gc = GroupCommit::start(pool.clone()).unwrap();
+        let mut other = pool.get().unwrap();
+        other.batch_execute("BEGIN IMMEDIATE").unwrap();
+        let t = std::time::Instant::now();
+        let write = tokio::spawn({
+            let gc = gc.clone();
+            async move {
+                gc.write(|c| diesel::sql_query("INSERT INTO t (v) VALUES (7)").execute(c))
+                    .await
+            }
+        });
+        // Neither failed busy nor landed: it waits.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(!write.is_finished(), "the write did not wait for the lock");
+        assert_eq!(count(&pool), 0);
+        other.batch_execute("COMMIT").unwrap();
+        assert_eq!(write.await.unwrap().unwrap(), 1);
+        assert!(t.elapsed() >= std::time::Duration::from_millis(200));
+        assert_eq!(count(&pool), 1);
     }
 
     async fn two_hundred_writes(gc: GroupCommit, pool: &DbPool) {
