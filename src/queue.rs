@@ -8,8 +8,8 @@
 //!   expired (its worker died or lost the database) is claimable again and counted by the
 //!   reaper.
 //! * **Wake-ups**: an in-process [`tokio::sync::Notify`] for composes submitted by the same
-//!   process, and PostgreSQL `LISTEN/NOTIFY` across processes (`pg_notify` in the inserting
-//!   transaction). Polling every `engine.poll_interval_ms` stays as the safety net.
+//!   process, and PostgreSQL `LISTEN/NOTIFY` across processes (the `jobs_queued` row
+//!   trigger's `pg_notify`, sent at the inserting transaction's commit). Polling every `engine.poll_interval_ms` stays as the safety net.
 //! * **Queues**: a job's queue is the compose's source type name (`tag`, `build`, `repo`, …), or
 //!   `arch-<arch>` for composes of an arch listed in `composes.arch_queues`; `cleanup` for the
 //!   scheduled cleanup rounds. A worker claims from the queues it is given (all when none).
@@ -64,9 +64,11 @@ pub fn queue_for(source_type: i32, arches: &str, arch_queues: &[String]) -> Stri
 }
 
 /// Inserts a queued job; on PostgreSQL also notifies listening workers (delivered at commit).
+/// On PostgreSQL the insert itself wakes the listening workers (the `jobs_queued` row trigger
+/// sends `NOTIFY composed_jobs, '<queue>'`).
 pub fn enqueue(conn: &mut AnyConnection, job: &NewJob) -> QueryResult<()> {
     diesel::insert_into(jobs::table).values(job).execute(conn)?;
-    notify(conn, &job.queue)
+    Ok(())
 }
 
 fn notify(conn: &mut AnyConnection, queue: &str) -> QueryResult<()> {
@@ -91,9 +93,7 @@ pub fn enqueue_unique(conn: &mut AnyConnection, job: &NewJob) -> QueryResult<boo
             .values(job)
             .execute(c)?,
     };
-    if n == 1 {
-        notify(conn, &job.queue)?;
-    }
+    // An inserted row has notified through its trigger (see [`enqueue`]).
     Ok(n == 1)
 }
 

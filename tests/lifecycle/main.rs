@@ -1061,3 +1061,55 @@ async fn the_events_stream_follows_a_compose_generated_by_another_process() {
         .unwrap();
     assert_eq!(unknown.status(), 404);
 }
+
+/// On PostgreSQL a queued job wakes the listening workers from its row's trigger: `LISTEN
+/// composed_jobs` receives the job's queue for an insert, and nothing for an `enqueue_unique`
+/// that inserted nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_job_notifies_its_queue_on_postgres() {
+    let Some(app) = spawn_app_full(Db::Postgres, |_| {}, false).await else {
+        return;
+    };
+    let url = app.settings.database.url.clone();
+    let mut listener = composed::db::pg_listen(&url, composed::queue::CHANNEL).unwrap();
+    let mut conn = app.pool.get().unwrap();
+    let job = |key: Option<&str>| {
+        composed::queue::new_job(
+            composed::queue::KIND_CLEANUP,
+            None,
+            "notify-test",
+            key.map(str::to_string),
+            chrono::Utc::now().naive_utc(),
+        )
+    };
+    composed::db::write_tx(&mut conn, |c| composed::queue::enqueue(c, &job(None))).unwrap();
+    let inserted = composed::db::write_tx(&mut conn, |c| {
+        composed::queue::enqueue_unique(c, &job(Some("notify-test-slot")))
+    })
+    .unwrap();
+    assert!(inserted);
+    let again = composed::db::write_tx(&mut conn, |c| {
+        composed::queue::enqueue_unique(c, &job(Some("notify-test-slot")))
+    })
+    .unwrap();
+    assert!(!again);
+    // Two inserts, two notifications (PostgreSQL folds identical ones only within one
+    // transaction); the skipped insert sends none.
+    let mut got = Vec::new();
+    let mut quiet = std::time::Instant::now();
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    while got.len() < 2 && std::time::Instant::now() < until {
+        got.extend(
+            composed::db::pg_notified(&mut listener, &mut quiet, Duration::from_secs(60)).unwrap(),
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    got.extend(
+        composed::db::pg_notified(&mut listener, &mut quiet, Duration::from_secs(60)).unwrap(),
+    );
+    assert_eq!(
+        got,
+        vec!["notify-test".to_string(), "notify-test".to_string()]
+    );
+}
