@@ -109,14 +109,19 @@ fn main() {
     // The mix: 2% POST, 8% list pages, 90% GET by id.
     let repo = dir.path().join("repo");
     std::fs::create_dir_all(&repo).unwrap();
+    // The POST of both scripts: a `repo` compose.
+    let post_head = format!(
+        r#"local body = '{{"source": {{"type": "repo", "source": "{}"}}}}'
+local json = {{["Content-Type"] = "application/json"}}
+"#,
+        repo.display()
+    );
     let mix = dir.path().join("mix.lua");
     std::fs::write(
         &mix,
         format!(
             r#"math.randomseed(42)
-local body = '{{"source": {{"type": "repo", "source": "{repo}"}}}}'
-local json = {{["Content-Type"] = "application/json"}}
-request = function()
+{post_head}request = function()
   local r = math.random(1, 100)
   if r <= 2 then
     return wrk.format("POST", "/api/1/composes/", json, body)
@@ -126,8 +131,7 @@ request = function()
     return wrk.format("GET", "/api/1/composes/" .. math.random(1, {n}))
   end
 end
-"#,
-            repo = repo.display()
+"#
         ),
     )
     .unwrap();
@@ -135,13 +139,10 @@ end
     std::fs::write(
         &posts,
         format!(
-            r#"local body = '{{"source": {{"type": "repo", "source": "{repo}"}}}}'
-local json = {{["Content-Type"] = "application/json"}}
-request = function()
+            r#"{post_head}request = function()
   return wrk.format("POST", "/api/1/composes/", json, body)
 end
-"#,
-            repo = repo.display()
+"#
         ),
     )
     .unwrap();

@@ -9,7 +9,8 @@
 //!   reaper.
 //! * **Wake-ups**: an in-process [`tokio::sync::Notify`] for composes submitted by the same
 //!   process, and PostgreSQL `LISTEN/NOTIFY` across processes (the `jobs_queued` row
-//!   trigger's `pg_notify`, sent at the inserting transaction's commit). Polling every `engine.poll_interval_ms` stays as the safety net.
+//!   trigger's `pg_notify`, delivered at the inserting transaction's commit). Polling every
+//!   `engine.poll_interval_ms` stays as the safety net.
 //! * **Queues**: a job's queue is the compose's source type name (`tag`, `build`, `repo`, …), or
 //!   `arch-<arch>` for composes of an arch listed in `composes.arch_queues`; `cleanup` for the
 //!   scheduled cleanup rounds. A worker claims from the queues it is given (all when none).
@@ -63,9 +64,8 @@ pub fn queue_for(source_type: i32, arches: &str, arch_queues: &[String]) -> Stri
         .unwrap_or_else(|| "default".into())
 }
 
-/// Inserts a queued job; on PostgreSQL also notifies listening workers (delivered at commit).
-/// On PostgreSQL the insert itself wakes the listening workers (the `jobs_queued` row trigger
-/// sends `NOTIFY composed_jobs, '<queue>'`).
+/// Inserts a queued job. On PostgreSQL the insert itself wakes the listening workers: the
+/// `jobs_queued` row trigger sends `NOTIFY composed_jobs, '<queue>'`, delivered at commit.
 pub fn enqueue(conn: &mut AnyConnection, job: &NewJob) -> QueryResult<()> {
     diesel::insert_into(jobs::table).values(job).execute(conn)?;
     Ok(())

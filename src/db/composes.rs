@@ -110,15 +110,18 @@ pub fn insert(
     // One statement for the row and its stored values (`RETURNING`, SQLite ≥ 3.35): on
     // PostgreSQL each statement is a round trip, and a POST's latency under load is its round
     // trips.
+    // The statement's type depends on the backend (`as_returning`), hence one per arm.
+    macro_rules! insert_returning {
+        ($c:expr) => {
+            diesel::insert_into(composes::table)
+                .values(new)
+                .returning(Compose::as_returning())
+                .get_result($c)?
+        };
+    }
     let compose: Compose = match conn {
-        AnyConnection::Sqlite(c) => diesel::insert_into(composes::table)
-            .values(new)
-            .returning(Compose::as_returning())
-            .get_result(c)?,
-        AnyConnection::Postgresql(c) => diesel::insert_into(composes::table)
-            .values(new)
-            .returning(Compose::as_returning())
-            .get_result(c)?,
+        AnyConnection::Sqlite(c) => insert_returning!(c),
+        AnyConnection::Postgresql(c) => insert_returning!(c),
     };
     let id = compose.id;
     super::changes::touched_compose(id);

@@ -66,18 +66,19 @@ where
         } else {
             work(conn)
         };
-        match &out {
-            Err(e) if is_job_error(e) && !savepoint => Err(BatchError::Retry),
-            // An error of the connection itself (not of the job's statements) ends the batch.
-            Err(e) if !is_job_error(e) => {
-                self.out = Some(out);
-                Err(BatchError::Db(DieselError::BrokenTransactionManager))
-            }
-            _ => {
-                self.out = Some(out);
+        let outcome = match &out {
+            Ok(_) => Ok(()),
+            Err(e) if is_job_error(e) => {
+                if !savepoint {
+                    return Err(BatchError::Retry);
+                }
                 Ok(())
             }
-        }
+            // An error of the connection itself (not of the job's statements) ends the batch.
+            Err(_) => Err(BatchError::Db(DieselError::BrokenTransactionManager)),
+        };
+        self.out = Some(out);
+        outcome
     }
 
     fn answer(self: Box<Self>, failure: Option<&DbError>) {
