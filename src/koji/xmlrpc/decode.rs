@@ -2,7 +2,6 @@
 //! outermost structs' members, and the `<methodResponse>`/`<methodCall>` parsers. The unit
 //! tests round-trip through `encode.rs`.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use base64::Engine;
@@ -34,48 +33,125 @@ struct Pull<R> {
     keep: Option<fn(&str) -> bool>,
     /// How many structs enclose the current position.
     struct_depth: usize,
+    /// The text of the last name that is not an XML-RPC element ([`N::Other`]), for messages.
+    other: String,
 }
 
-/// A structural event. Element names are the static XML-RPC names (no allocation per
-/// element); only unknown names are copied.
+/// A structural event. Element names are codes ([`N`]): a comparison is one byte, and no
+/// name is allocated.
 enum Tok {
-    Start(Cow<'static, str>),
-    Empty(Cow<'static, str>),
-    End(Cow<'static, str>),
+    Start(N),
+    Empty(N),
+    End(N),
     Eof,
 }
 
-fn name_of(raw: &[u8]) -> Result<Cow<'static, str>, XmlError> {
-    // A match on the bytes compiles to a switch on the length and one comparison.
-    let known: &'static str = match raw {
-        b"value" => "value",
-        b"member" => "member",
-        b"name" => "name",
-        b"string" => "string",
-        b"int" => "int",
-        b"i4" => "i4",
-        b"i8" => "i8",
-        b"struct" => "struct",
-        b"array" => "array",
-        b"data" => "data",
-        b"boolean" => "boolean",
-        b"double" => "double",
-        b"nil" => "nil",
-        b"dateTime.iso8601" => "dateTime.iso8601",
-        b"base64" => "base64",
-        b"param" => "param",
-        b"params" => "params",
-        b"fault" => "fault",
-        b"methodResponse" => "methodResponse",
-        b"methodCall" => "methodCall",
-        b"methodName" => "methodName",
-        _ => {
-            return std::str::from_utf8(raw)
-                .map(|n| Cow::Owned(n.to_string()))
-                .map_err(|_| XmlError("an element name is not UTF-8".into()));
+/// The XML-RPC element names, and `Other` for any other (its text kept in `Pull::other`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum N {
+    Value,
+    Member,
+    Name,
+    String,
+    Int,
+    I4,
+    I8,
+    Struct,
+    Array,
+    Data,
+    Boolean,
+    Double,
+    Nil,
+    DateTime,
+    Base64,
+    Param,
+    Params,
+    Fault,
+    MethodResponse,
+    MethodCall,
+    MethodName,
+    Other,
+}
+
+impl N {
+    fn of(raw: &[u8]) -> N {
+        // A match on the bytes compiles to a switch on the length and one comparison.
+        match raw {
+            b"value" => N::Value,
+            b"member" => N::Member,
+            b"name" => N::Name,
+            b"string" => N::String,
+            b"int" => N::Int,
+            b"i4" => N::I4,
+            b"i8" => N::I8,
+            b"struct" => N::Struct,
+            b"array" => N::Array,
+            b"data" => N::Data,
+            b"boolean" => N::Boolean,
+            b"double" => N::Double,
+            b"nil" => N::Nil,
+            b"dateTime.iso8601" => N::DateTime,
+            b"base64" => N::Base64,
+            b"param" => N::Param,
+            b"params" => N::Params,
+            b"fault" => N::Fault,
+            b"methodResponse" => N::MethodResponse,
+            b"methodCall" => N::MethodCall,
+            b"methodName" => N::MethodName,
+            _ => N::Other,
         }
-    };
-    Ok(Cow::Borrowed(known))
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            N::Value => "value",
+            N::Member => "member",
+            N::Name => "name",
+            N::String => "string",
+            N::Int => "int",
+            N::I4 => "i4",
+            N::I8 => "i8",
+            N::Struct => "struct",
+            N::Array => "array",
+            N::Data => "data",
+            N::Boolean => "boolean",
+            N::Double => "double",
+            N::Nil => "nil",
+            N::DateTime => "dateTime.iso8601",
+            N::Base64 => "base64",
+            N::Param => "param",
+            N::Params => "params",
+            N::Fault => "fault",
+            N::MethodResponse => "methodResponse",
+            N::MethodCall => "methodCall",
+            N::MethodName => "methodName",
+            N::Other => "?",
+        }
+    }
+}
+
+impl std::fmt::Display for N {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether the content of a `<value>` is a scalar: text, `<t/>`, or `<t>text</t>` (no comment,
+/// CDATA or nested element, which could hide or hold a `</value>`).
+fn is_scalar(span: &[u8]) -> bool {
+    let mut lts = memchr::memchr_iter(b'<', span);
+    match (lts.next(), lts.next(), lts.next()) {
+        (None, _, _) => true,
+        (Some(a), None, _) => {
+            span[a + 1..].first().is_some_and(u8::is_ascii_alphabetic) && span.ends_with(b"/>")
+        }
+        (Some(a), Some(b), None) => {
+            span[a + 1..].first().is_some_and(u8::is_ascii_alphabetic)
+                && span[b + 1..].first() == Some(&b'/')
+                && span.trim_ascii_end().ends_with(b">")
+        }
+        _ => false,
+    }
 }
 
 /// Appends character data, resolving entity and character references and normalising line
@@ -134,6 +210,29 @@ impl<R: std::io::BufRead> Pull<R> {
             text: String::new(),
             keep: None,
             struct_depth: 0,
+            other: String::new(),
+        }
+    }
+
+    /// The name in `buf[from..to]` (`trim`: trailing white space allowed, as in an end tag).
+    fn name_of(&mut self, from: usize, to: usize, trim: bool) -> Result<N, XmlError> {
+        let raw = &self.buf[from..to];
+        let raw = if trim { raw.trim_ascii_end() } else { raw };
+        let n = N::of(raw);
+        if n == N::Other {
+            self.other = std::str::from_utf8(raw)
+                .map_err(|_| XmlError("an element name is not UTF-8".into()))?
+                .to_string();
+        }
+        Ok(n)
+    }
+
+    /// A name for messages.
+    fn show(&self, n: N) -> &str {
+        if n == N::Other {
+            &self.other
+        } else {
+            n.as_str()
         }
     }
 
@@ -219,7 +318,7 @@ impl<R: std::io::BufRead> Pull<R> {
             match self.buf[lt + 1] {
                 b'/' => {
                     let gt = self.find_or_fail(lt, b">", "an end tag")?;
-                    let name = name_of(self.buf[lt + 2..gt].trim_ascii_end())?;
+                    let name = self.name_of(lt + 2, gt, true)?;
                     self.pos = gt + 1;
                     return Ok(Tok::End(name));
                 }
@@ -265,7 +364,7 @@ impl<R: std::io::BufRead> Pull<R> {
                     if name_len == 0 {
                         return Err(self.err("an element without a name"));
                     }
-                    let name = name_of(&inner[..name_len])?;
+                    let name = self.name_of(lt + 1, lt + 1 + name_len, false)?;
                     self.pos = gt + 1;
                     return Ok(if empty {
                         Tok::Empty(name)
@@ -277,18 +376,20 @@ impl<R: std::io::BufRead> Pull<R> {
         }
     }
 
-    fn expect_start(&mut self, name: &str) -> Result<(), XmlError> {
+    fn expect_start(&mut self, name: N) -> Result<(), XmlError> {
         match self.next()? {
             Tok::Start(n) if n == name => Ok(()),
-            Tok::Start(n) | Tok::Empty(n) => Err(self.err(format!("expected <{name}>, got <{n}>"))),
-            Tok::End(n) => Err(self.err(format!("expected <{name}>, got </{n}>"))),
+            Tok::Start(n) | Tok::Empty(n) => {
+                Err(self.err(format!("expected <{name}>, got <{}>", self.show(n))))
+            }
+            Tok::End(n) => Err(self.err(format!("expected <{name}>, got </{}>", self.show(n)))),
             Tok::Eof => Err(XmlError(format!(
                 "unexpected end of document, expected <{name}>"
             ))),
         }
     }
 
-    fn expect_end(&mut self, name: &str) -> Result<(), XmlError> {
+    fn expect_end(&mut self, name: N) -> Result<(), XmlError> {
         match self.next()? {
             Tok::End(n) if n == name => Ok(()),
             Tok::Eof => Err(XmlError(format!(
@@ -299,7 +400,7 @@ impl<R: std::io::BufRead> Pull<R> {
     }
 
     /// The text content of the element just started, up to its end tag.
-    fn text_of(&mut self, name: &str) -> Result<String, XmlError> {
+    fn text_of(&mut self, name: N) -> Result<String, XmlError> {
         self.text_in(name)?;
         // A copy of the exact size; `self.text` keeps its capacity for the next text.
         Ok(self.text.as_str().to_owned())
@@ -307,7 +408,7 @@ impl<R: std::io::BufRead> Pull<R> {
 
     /// Reads the text content of the element just started into `self.text` (valid until the
     /// next token), without copying it.
-    fn text_in(&mut self, name: &str) -> Result<(), XmlError> {
+    fn text_in(&mut self, name: N) -> Result<(), XmlError> {
         match self.next()? {
             Tok::End(n) if n == name => Ok(()),
             Tok::Eof => Err(XmlError(format!("unexpected end of document in <{name}>"))),
@@ -315,8 +416,32 @@ impl<R: std::io::BufRead> Pull<R> {
         }
     }
 
+    /// Skips the value whose `<value>` start tag was just read. A scalar (no markup but its
+    /// type element before the next `</value>`) is passed over with one search; anything else
+    /// goes through the tokenizer, which checks it is well-formed.
+    fn skip_value(&mut self) -> Result<(), XmlError> {
+        const END: &[u8] = b"</value>";
+        // The third '<' at most is the `</value>` of a scalar.
+        let mut at = self.pos;
+        for _ in 0..3 {
+            let Some(lt) = self.find(at, b"<")? else {
+                break;
+            };
+            while self.buf.len() < lt + END.len() && self.more()? {}
+            if self.buf[lt..].starts_with(END) {
+                if is_scalar(&self.buf[self.pos..lt]) {
+                    self.pos = lt + END.len();
+                    return Ok(());
+                }
+                break;
+            }
+            at = lt + 1;
+        }
+        self.skip_to_end(N::Value)
+    }
+
     /// Skips everything up to the end tag matching the element `name` just started.
-    fn skip_to_end(&mut self, name: &str) -> Result<(), XmlError> {
+    fn skip_to_end(&mut self, name: N) -> Result<(), XmlError> {
         let mut depth = 0usize;
         loop {
             match self.next()? {
@@ -325,7 +450,7 @@ impl<R: std::io::BufRead> Pull<R> {
                     return if n == name {
                         Ok(())
                     } else {
-                        Err(self.err(format!("expected </{name}>, got </{n}>")))
+                        Err(self.err(format!("expected </{name}>, got </{}>", self.show(n))))
                     };
                 }
                 Tok::End(_) => depth -= 1,
@@ -340,47 +465,49 @@ impl<R: std::io::BufRead> Pull<R> {
     /// A value whose `<value>` start tag was just read.
     fn value(&mut self) -> Result<Value, XmlError> {
         match self.next()? {
-            Tok::End(n) if n == "value" => Ok(Value::String(self.text.as_str().to_owned())),
+            Tok::End(N::Value) => Ok(Value::String(self.text.as_str().to_owned())),
             Tok::Start(t) => {
-                let v = self.typed(&t)?;
-                self.expect_end("value")?;
+                let v = self.typed(t)?;
+                self.expect_end(N::Value)?;
                 Ok(v)
             }
             Tok::Empty(t) => {
-                let v = match t.as_ref() {
-                    "nil" => Value::Nil,
-                    "string" => Value::String(String::new()),
-                    "struct" => Value::Struct(BTreeMap::new()),
-                    "base64" => Value::Base64(vec![]),
-                    other => return Err(self.err(format!("invalid empty <{other}/>"))),
+                let v = match t {
+                    N::Nil => Value::Nil,
+                    N::String => Value::String(String::new()),
+                    N::Struct => Value::Struct(BTreeMap::new()),
+                    N::Base64 => Value::Base64(vec![]),
+                    other => {
+                        return Err(self.err(format!("invalid empty <{}/>", self.show(other))));
+                    }
                 };
-                self.expect_end("value")?;
+                self.expect_end(N::Value)?;
                 Ok(v)
             }
-            Tok::End(n) => Err(self.err(format!("expected </value>, got </{n}>"))),
+            Tok::End(n) => Err(self.err(format!("expected </value>, got </{}>", self.show(n)))),
             Tok::Eof => Err(XmlError("unexpected end of document in <value>".into())),
         }
     }
 
-    fn typed(&mut self, t: &str) -> Result<Value, XmlError> {
+    fn typed(&mut self, t: N) -> Result<Value, XmlError> {
         let bad = |kind: &str, text: &str| XmlError(format!("invalid <{kind}>: {text:?}"));
         Ok(match t {
-            "int" | "i4" | "i8" => {
+            N::Int | N::I4 | N::I8 => {
                 let text = self.text_of(t)?;
-                Value::Int(text.trim().parse().map_err(|_| bad(t, &text))?)
+                Value::Int(text.trim().parse().map_err(|_| bad(t.as_str(), &text))?)
             }
-            "boolean" => match self.text_of(t)?.trim() {
+            N::Boolean => match self.text_of(t)?.trim() {
                 "1" => Value::Bool(true),
                 "0" => Value::Bool(false),
                 other => return Err(bad("boolean", other)),
             },
-            "string" => Value::String(self.text_of(t)?),
-            "double" => {
+            N::String => Value::String(self.text_of(t)?),
+            N::Double => {
                 let text = self.text_of(t)?;
                 Value::Double(text.trim().parse().map_err(|_| bad("double", &text))?)
             }
-            "dateTime.iso8601" => Value::DateTime(self.text_of(t)?.trim().to_string()),
-            "base64" => {
+            N::DateTime => Value::DateTime(self.text_of(t)?.trim().to_string()),
+            N::Base64 => {
                 let text = self.text_of(t)?;
                 Value::Base64(
                     base64::engine::general_purpose::STANDARD
@@ -388,65 +515,70 @@ impl<R: std::io::BufRead> Pull<R> {
                         .map_err(|_| bad("base64", &text))?,
                 )
             }
-            "nil" => {
-                self.expect_end("nil")?;
+            N::Nil => {
+                self.expect_end(N::Nil)?;
                 Value::Nil
             }
-            "struct" => {
+            N::Struct => {
                 let mut m = BTreeMap::new();
                 let filter = self.keep.filter(|_| self.struct_depth == 0);
                 self.struct_depth += 1;
                 loop {
                     match self.next()? {
-                        Tok::Start(n) if n == "member" => {
-                            self.expect_start("name")?;
+                        Tok::Start(N::Member) => {
+                            self.expect_start(N::Name)?;
                             // A skipped member's name is never copied.
-                            self.text_in("name")?;
+                            self.text_in(N::Name)?;
                             let name = filter
                                 .is_none_or(|keep| keep(&self.text))
                                 .then(|| self.text.as_str().to_owned());
-                            self.expect_start("value")?;
+                            self.expect_start(N::Value)?;
                             match name {
                                 Some(name) => {
                                     let v = self.value()?;
                                     m.insert(name, v);
                                 }
-                                None => self.skip_to_end("value")?,
+                                None => self.skip_value()?,
                             }
-                            self.expect_end("member")?;
+                            self.expect_end(N::Member)?;
                         }
-                        Tok::End(n) if n == "struct" => break,
+                        Tok::End(N::Struct) => break,
                         _ => return Err(self.err("expected <member> or </struct>")),
                     }
                 }
                 self.struct_depth -= 1;
                 Value::Struct(m)
             }
-            "array" => {
+            N::Array => {
                 let mut items = Vec::new();
                 match self.next()? {
-                    Tok::Empty(n) if n == "data" => {}
-                    Tok::Start(n) if n == "data" => loop {
+                    Tok::Empty(N::Data) => {}
+                    Tok::Start(N::Data) => loop {
                         match self.next()? {
-                            Tok::Start(n) if n == "value" => items.push(self.value()?),
-                            Tok::End(n) if n == "data" => break,
+                            Tok::Start(N::Value) => items.push(self.value()?),
+                            Tok::End(N::Data) => break,
                             _ => return Err(self.err("expected <value> or </data>")),
                         }
                     },
                     _ => return Err(XmlError("<array> has no <data>".into())),
                 }
-                self.expect_end("array")?;
+                self.expect_end(N::Array)?;
                 Value::Array(items)
             }
-            other => return Err(XmlError(format!("unknown value type <{other}>"))),
+            other => {
+                return Err(XmlError(format!(
+                    "unknown value type <{}>",
+                    self.show(other)
+                )));
+            }
         })
     }
 
     /// The root element's name.
     fn root(&mut self) -> Result<String, XmlError> {
         match self.next()? {
-            Tok::Start(n) => Ok(n.into_owned()),
-            Tok::Empty(n) => Err(XmlError(format!("empty root element <{n}/>"))),
+            Tok::Start(n) => Ok(self.show(n).to_string()),
+            Tok::Empty(n) => Err(XmlError(format!("empty root element <{}/>", self.show(n)))),
             Tok::End(_) => Err(self.err("unbalanced end tag")),
             Tok::Eof => Err(XmlError("empty document".into())),
         }
@@ -472,10 +604,10 @@ pub fn decode_response_from<R: std::io::BufRead>(
         return Err(XmlError(format!("expected <methodResponse>, got <{root}>")));
     }
     let out = match p.next()? {
-        Tok::Start(n) if n == "fault" => {
-            p.expect_start("value")?;
+        Tok::Start(N::Fault) => {
+            p.expect_start(N::Value)?;
             let v = p.value()?;
-            p.expect_end("fault")?;
+            p.expect_end(N::Fault)?;
             let code = v
                 .get("faultCode")
                 .as_i64()
@@ -487,13 +619,13 @@ pub fn decode_response_from<R: std::io::BufRead>(
                 .to_string();
             Err(Fault { code, message })
         }
-        Tok::Start(n) if n == "params" => {
-            p.expect_start("param")?;
-            p.expect_start("value")?;
+        Tok::Start(N::Params) => {
+            p.expect_start(N::Param)?;
+            p.expect_start(N::Value)?;
             p.keep = keep;
             let v = p.value()?;
-            p.expect_end("param")?;
-            p.expect_end("params")?;
+            p.expect_end(N::Param)?;
+            p.expect_end(N::Params)?;
             Ok(v)
         }
         _ => {
@@ -502,7 +634,7 @@ pub fn decode_response_from<R: std::io::BufRead>(
             ));
         }
     };
-    p.expect_end("methodResponse")?;
+    p.expect_end(N::MethodResponse)?;
     Ok(out)
 }
 
@@ -513,26 +645,26 @@ pub fn decode_call(xml: &[u8]) -> Result<(String, Vec<Value>), XmlError> {
     if root != "methodCall" {
         return Err(XmlError(format!("expected <methodCall>, got <{root}>")));
     }
-    p.expect_start("methodName")?;
-    let method = p.text_of("methodName")?.trim().to_string();
+    p.expect_start(N::MethodName)?;
+    let method = p.text_of(N::MethodName)?.trim().to_string();
     let mut params = Vec::new();
     match p.next()? {
-        Tok::Start(n) if n == "params" => {
+        Tok::Start(N::Params) => {
             loop {
                 match p.next()? {
-                    Tok::Start(n) if n == "param" => {
-                        p.expect_start("value")?;
+                    Tok::Start(N::Param) => {
+                        p.expect_start(N::Value)?;
                         params.push(p.value()?);
-                        p.expect_end("param")?;
+                        p.expect_end(N::Param)?;
                     }
-                    Tok::End(n) if n == "params" => break,
+                    Tok::End(N::Params) => break,
                     _ => return Err(p.err("expected <param> or </params>")),
                 }
             }
-            p.expect_end("methodCall")?;
+            p.expect_end(N::MethodCall)?;
         }
-        Tok::Empty(n) if n == "params" => p.expect_end("methodCall")?,
-        Tok::End(n) if n == "methodCall" => {}
+        Tok::Empty(N::Params) => p.expect_end(N::MethodCall)?,
+        Tok::End(N::MethodCall) => {}
         _ => return Err(p.err("expected <params>")),
     }
     Ok((method, params))
@@ -595,6 +727,38 @@ mod tests {
             decode_response(b"<methodResponse><params><param><value><int>x</int></value>").is_err()
         );
         assert!(decode_response(b"").is_err());
+    }
+
+    #[test]
+    fn skipped_members_of_every_shape() {
+        // Skipped: untyped text, `<nil/>`, a typed scalar, pretty-printed white space, a CDATA
+        // and a comment holding `</value>`, a nested struct; `k` is kept after each.
+        let skipped = [
+            "plain text",
+            "<nil/>",
+            "<string>s &amp; t</string>",
+            "\n  <int>3</int>\n",
+            "<string><![CDATA[a</value>b]]></string>",
+            "<string>x<!-- </value> --></string>",
+            "<struct><member><name>k</name><value><int>9</int></value></member></struct>",
+        ];
+        let keep: fn(&str) -> bool = |m| m == "k";
+        for v in skipped {
+            let xml = format!(
+                "<methodResponse><params><param><value><struct>\
+                 <member><name>x</name><value>{v}</value></member>\
+                 <member><name>k</name><value><int>1</int></value></member>\
+                 </struct></value></param></params></methodResponse>"
+            );
+            let got = decode_response_from(Trickle(xml.as_bytes()), Some(keep)).unwrap();
+            assert_eq!(
+                got,
+                Ok(Value::structure([("k", Value::Int(1))])),
+                "skipping {v:?}"
+            );
+        }
+        assert!(is_scalar(b"<string>a</string>") && is_scalar(b"") && is_scalar(b"<nil/>"));
+        assert!(!is_scalar(b"<struct></struct><x>") && !is_scalar(b"<!-- -->"));
     }
 
     /// A reader that hands out one byte per `fill_buf`, as a body arriving in tiny chunks.
