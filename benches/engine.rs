@@ -186,7 +186,9 @@ async fn compose_id(client: &reqwest::Client, base: &str, body: serde_json::Valu
         match j["state_name"].as_str() {
             Some("done") => return (t.elapsed().as_secs_f64(), id),
             Some("failed") => panic!("compose failed: {}", j["state_reason"]),
-            _ => tokio::time::sleep(Duration::from_millis(5)).await,
+            // Polled every millisecond: the figure is POST → done to within 1 ms (at 5 ms the poll
+            // alone added up to 10% to a 50 ms compose).
+            _ => tokio::time::sleep(Duration::from_millis(1)).await,
         }
     }
 }
