@@ -46,88 +46,64 @@ enum Tok {
     Eof,
 }
 
-/// The XML-RPC element names, and `Other` for any other (its text kept in `Pull::other`).
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum N {
-    Value,
-    Member,
-    Name,
-    String,
-    Int,
-    I4,
-    I8,
-    Struct,
-    Array,
-    Data,
-    Boolean,
-    Double,
-    Nil,
-    DateTime,
-    Base64,
-    Param,
-    Params,
-    Fault,
-    MethodResponse,
-    MethodCall,
-    MethodName,
-    Other,
+/// The XML-RPC element names as codes, both ways from one list; `Other` for any other name
+/// (its text kept in `Pull::other`).
+macro_rules! element_names {
+    ($($code:ident = $name:literal,)*) => {
+        #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+        enum N {
+            $($code,)*
+            Other,
+        }
+
+        impl N {
+            #[inline]
+            fn of(raw: &[u8]) -> N {
+                // A match on the bytes compiles to a switch on the length and one comparison.
+                match raw {
+                    $($name => N::$code,)*
+                    _ => N::Other,
+                }
+            }
+
+            fn as_str(self) -> &'static str {
+                match self {
+                    // Checked at compile time: the names are ASCII.
+                    $(N::$code => const {
+                        match std::str::from_utf8($name) {
+                            Ok(s) => s,
+                            Err(_) => panic!("an element name is not UTF-8"),
+                        }
+                    },)*
+                    N::Other => "?",
+                }
+            }
+        }
+    };
 }
 
-impl N {
-    fn of(raw: &[u8]) -> N {
-        // A match on the bytes compiles to a switch on the length and one comparison.
-        match raw {
-            b"value" => N::Value,
-            b"member" => N::Member,
-            b"name" => N::Name,
-            b"string" => N::String,
-            b"int" => N::Int,
-            b"i4" => N::I4,
-            b"i8" => N::I8,
-            b"struct" => N::Struct,
-            b"array" => N::Array,
-            b"data" => N::Data,
-            b"boolean" => N::Boolean,
-            b"double" => N::Double,
-            b"nil" => N::Nil,
-            b"dateTime.iso8601" => N::DateTime,
-            b"base64" => N::Base64,
-            b"param" => N::Param,
-            b"params" => N::Params,
-            b"fault" => N::Fault,
-            b"methodResponse" => N::MethodResponse,
-            b"methodCall" => N::MethodCall,
-            b"methodName" => N::MethodName,
-            _ => N::Other,
-        }
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            N::Value => "value",
-            N::Member => "member",
-            N::Name => "name",
-            N::String => "string",
-            N::Int => "int",
-            N::I4 => "i4",
-            N::I8 => "i8",
-            N::Struct => "struct",
-            N::Array => "array",
-            N::Data => "data",
-            N::Boolean => "boolean",
-            N::Double => "double",
-            N::Nil => "nil",
-            N::DateTime => "dateTime.iso8601",
-            N::Base64 => "base64",
-            N::Param => "param",
-            N::Params => "params",
-            N::Fault => "fault",
-            N::MethodResponse => "methodResponse",
-            N::MethodCall => "methodCall",
-            N::MethodName => "methodName",
-            N::Other => "?",
-        }
-    }
+element_names! {
+    Value = b"value",
+    Member = b"member",
+    Name = b"name",
+    String = b"string",
+    Int = b"int",
+    I4 = b"i4",
+    I8 = b"i8",
+    Struct = b"struct",
+    Array = b"array",
+    Data = b"data",
+    Boolean = b"boolean",
+    Double = b"double",
+    Nil = b"nil",
+    DateTime = b"dateTime.iso8601",
+    Base64 = b"base64",
+    Param = b"param",
+    Params = b"params",
+    Fault = b"fault",
+    MethodResponse = b"methodResponse",
+    MethodCall = b"methodCall",
+    MethodName = b"methodName",
 }
 
 impl std::fmt::Display for N {
@@ -574,10 +550,14 @@ impl<R: std::io::BufRead> Pull<R> {
         })
     }
 
-    /// The root element's name.
-    fn root(&mut self) -> Result<String, XmlError> {
+    /// Reads the root element's start tag, which must be `want`.
+    fn root(&mut self, want: N) -> Result<(), XmlError> {
         match self.next()? {
-            Tok::Start(n) => Ok(self.show(n).to_string()),
+            Tok::Start(n) if n == want => Ok(()),
+            Tok::Start(n) => Err(XmlError(format!(
+                "expected <{want}>, got <{}>",
+                self.show(n)
+            ))),
             Tok::Empty(n) => Err(XmlError(format!("empty root element <{}/>", self.show(n)))),
             Tok::End(_) => Err(self.err("unbalanced end tag")),
             Tok::Eof => Err(XmlError("empty document".into())),
@@ -599,10 +579,7 @@ pub fn decode_response_from<R: std::io::BufRead>(
     keep: Option<fn(&str) -> bool>,
 ) -> Result<Result<Value, Fault>, XmlError> {
     let mut p = Pull::new(input);
-    let root = p.root()?;
-    if root != "methodResponse" {
-        return Err(XmlError(format!("expected <methodResponse>, got <{root}>")));
-    }
+    p.root(N::MethodResponse)?;
     let out = match p.next()? {
         Tok::Start(N::Fault) => {
             p.expect_start(N::Value)?;
@@ -641,10 +618,7 @@ pub fn decode_response_from<R: std::io::BufRead>(
 /// Parses a `<methodCall>` (test hub side).
 pub fn decode_call(xml: &[u8]) -> Result<(String, Vec<Value>), XmlError> {
     let mut p = Pull::new(xml);
-    let root = p.root()?;
-    if root != "methodCall" {
-        return Err(XmlError(format!("expected <methodCall>, got <{root}>")));
-    }
+    p.root(N::MethodCall)?;
     p.expect_start(N::MethodName)?;
     let method = p.text_of(N::MethodName)?.trim().to_string();
     let mut params = Vec::new();
