@@ -150,7 +150,7 @@ impl Application {
                 db_permits: Arc::new(tokio::sync::Semaphore::new(
                     settings.database.pool_size.max(1) as usize,
                 )),
-                writer: crate::db::group_commit::GroupCommit::start(pool.clone())?,
+                writer: crate::db::group_commit::GroupCommit::for_backend(pool.clone(), backend)?,
             });
             let auth = web::Data::new(crate::auth::Authenticator::from_settings(&settings.auth)?);
             let login =

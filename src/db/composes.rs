@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
 use super::AnyConnection;
-use super::models::{Compose, NewCompose, NewOutboxMessage};
+use super::models::{Compose, NewCompose};
 use super::schema::{composes, outbox};
 use crate::config::ComposeSettings;
 use crate::domain::State;
@@ -89,13 +89,15 @@ fn write_state_message(
     settings: &ComposeSettings,
     at: NaiveDateTime,
 ) -> QueryResult<()> {
+    // Columns as `eq` values, not an `Insertable` struct: diesel keeps this statement prepared
+    // then (a struct's values may render as `DEFAULT`, so its statement text is not fixed).
     diesel::insert_into(outbox::table)
-        .values(NewOutboxMessage {
-            message_id: new_message_id(),
-            topic: STATE_CHANGED_TOPIC.into(),
-            body: state_changed_message(c, settings).to_string(),
-            created_at: at,
-        })
+        .values((
+            outbox::message_id.eq(new_message_id()),
+            outbox::topic.eq(STATE_CHANGED_TOPIC),
+            outbox::body.eq(state_changed_message(c, settings).to_string()),
+            outbox::created_at.eq(at),
+        ))
         .execute(conn)?;
     Ok(())
 }
@@ -107,36 +109,47 @@ pub fn insert(
     new: &NewCompose,
     settings: &ComposeSettings,
 ) -> QueryResult<Compose> {
-    // One statement for the row and its stored values (`RETURNING`, SQLite ≥ 3.35): on
-    // PostgreSQL each statement is a round trip, and a POST's latency under load is its round
-    // trips.
-    // The statement's type depends on the backend (`as_returning`), hence one per arm.
-    macro_rules! insert_returning {
-        ($c:expr) => {
-            diesel::insert_into(composes::table)
+    let queue = crate::queue::queue_for(new.source_type, &new.arches, &settings.arch_queues);
+    let job = crate::queue::new_job(
+        crate::queue::KIND_GENERATE,
+        None,
+        &queue,
+        None,
+        new.time_submitted,
+    );
+    let compose: Compose = match conn {
+        // One statement for the row, its stored values and its job: SQLite ≥ 3.35 has
+        // `RETURNING`, and a statement there is a call, not a round trip.
+        AnyConnection::Sqlite(c) => {
+            let compose: Compose = diesel::insert_into(composes::table)
                 .values(new)
                 .returning(Compose::as_returning())
-                .get_result($c)?
-        };
-    }
-    let compose: Compose = match conn {
-        AnyConnection::Sqlite(c) => insert_returning!(c),
-        AnyConnection::Postgresql(c) => insert_returning!(c),
+                .get_result(c)?;
+            let job = crate::db::models::NewJob {
+                compose_id: Some(compose.id),
+                ..job
+            };
+            crate::queue::enqueue(conn, &job)?;
+            compose
+        }
+        // On PostgreSQL each statement is a round trip, and a POST's latency under load is
+        // its round trips: the row, its job and its message are one prepared statement.
+        AnyConnection::Postgresql(c) => {
+            let message = super::pg_post::MessageTemplate::new(
+                new,
+                STATE_CHANGED_TOPIC,
+                new_message_id(),
+                |stored| state_changed_message(stored, settings).to_string(),
+            );
+            let compose = super::pg_post::insert_with_job(c, new, &job, message.as_ref())?;
+            super::changes::touched_compose(compose.id);
+            if message.is_none() {
+                write_state_message(conn, &compose, settings, new.time_submitted)?;
+            }
+            return Ok(compose);
+        }
     };
-    let id = compose.id;
-    super::changes::touched_compose(id);
-    let queue =
-        crate::queue::queue_for(compose.source_type, &compose.arches, &settings.arch_queues);
-    crate::queue::enqueue(
-        conn,
-        &crate::queue::new_job(
-            crate::queue::KIND_GENERATE,
-            Some(id),
-            &queue,
-            None,
-            new.time_submitted,
-        ),
-    )?;
+    super::changes::touched_compose(compose.id);
     write_state_message(conn, &compose, settings, new.time_submitted)?;
     Ok(compose)
 }

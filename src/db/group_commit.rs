@@ -23,6 +23,9 @@ use super::{AnyConnection, DbError, DbPool};
 /// At most this many jobs share a transaction (a bound on how long one commit holds the lock).
 pub const MAX_BATCH: usize = 256;
 
+/// Committing threads on PostgreSQL (see [`GroupCommit::for_backend`]).
+pub const POSTGRES_COMMITTERS: usize = 2;
+
 /// One job: `run` inside the shared transaction, then `answer` once the outcome is known.
 trait Job: Send {
     /// Runs the job's statements, inside a savepoint of its own when `savepoint`; keeps its
@@ -124,10 +127,30 @@ impl std::fmt::Debug for GroupCommit {
 impl GroupCommit {
     /// Starts the committing thread, which takes a connection from `pool` for each batch.
     pub fn start(pool: DbPool) -> std::io::Result<Self> {
+        Self::start_threads(pool, 1)
+    }
+
+    /// The committing threads for `backend`: one on SQLite (it has one writer), and
+    /// [`POSTGRES_COMMITTERS`] on PostgreSQL, where a batch's time is mostly round trips to
+    /// the server and two batches commit side by side.
+    pub fn for_backend(pool: DbPool, backend: super::Backend) -> std::io::Result<Self> {
+        let n = match backend {
+            super::Backend::Sqlite => 1,
+            super::Backend::Postgres => POSTGRES_COMMITTERS,
+        };
+        Self::start_threads(pool, n)
+    }
+
+    /// Starts `n` committing threads that take batches in turn from one queue.
+    fn start_threads(pool: DbPool, n: usize) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel::<Box<dyn Job>>();
-        std::thread::Builder::new()
-            .name("composed-group-commit".into())
-            .spawn(move || commit_loop(&pool, &rx))?;
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..n.max(1) {
+            let (pool, rx) = (pool.clone(), rx.clone());
+            std::thread::Builder::new()
+                .name(format!("composed-group-commit-{i}"))
+                .spawn(move || commit_loop(&pool, &rx))?;
+        }
         Ok(Self { jobs: tx })
     }
 
@@ -154,15 +177,22 @@ impl GroupCommit {
     }
 }
 
-fn commit_loop(pool: &DbPool, rx: &mpsc::Receiver<Box<dyn Job>>) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+fn commit_loop(pool: &DbPool, rx: &std::sync::Mutex<mpsc::Receiver<Box<dyn Job>>>) {
+    loop {
+        // One thread at a time takes the waiting jobs as its batch; the others wait for the
+        // queue meanwhile, and take the jobs that arrive while this batch runs.
+        let mut batch = {
+            let Ok(rx) = rx.lock() else { return };
+            let Ok(first) = rx.recv() else { return };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
             }
-        }
+            batch
+        };
         let failure = match pool.get() {
             Ok(mut conn) => run_batch(&mut conn, &mut batch).err(),
             Err(e) => Some(DbError::Pool(e.to_string())),

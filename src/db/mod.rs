@@ -8,6 +8,7 @@ pub mod group_commit;
 pub mod listen;
 pub mod models;
 pub mod new_row;
+mod pg_post;
 pub mod phases;
 pub mod schema;
 pub mod users;

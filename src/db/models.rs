@@ -5,7 +5,17 @@ use diesel::prelude::*;
 
 use super::schema::{composes, jobs, outbox};
 
-#[derive(Debug, Clone, Default, PartialEq, Queryable, Selectable, Identifiable, AsChangeset)]
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Queryable,
+    QueryableByName,
+    Selectable,
+    Identifiable,
+    AsChangeset,
+)]
 #[diesel(table_name = composes, treat_none_as_null = true)]
 pub struct Compose {
     pub id: i64,
@@ -52,7 +62,7 @@ pub struct Compose {
 }
 
 /// A compose row before it has an id.
-#[derive(Debug, Clone, Insertable)]
+#[derive(Debug, Clone, Default, Insertable)]
 #[diesel(table_name = composes)]
 pub struct NewCompose {
     pub owner: String,
@@ -134,13 +144,4 @@ pub struct OutboxMessage {
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
     pub attempts: i32,
-}
-
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = outbox)]
-pub struct NewOutboxMessage {
-    pub message_id: String,
-    pub topic: String,
-    pub body: String,
-    pub created_at: NaiveDateTime,
 }

@@ -580,3 +580,33 @@ both_backends!(
         assert_eq!(app.count_composes().await, 0);
     }
 );
+
+// On PostgreSQL the state message is written by the same statement as the row, from a body
+// rendered before the id exists (`db::pg_post`); on both backends it must be the compose as
+// GET shows it, the id in every place it appears.
+both_backends!(post_state_message_is_the_stored_compose, |app| {
+    let bodies = [
+        json!({"source": {"type": "tag", "source": "f26"}}),
+        json!({"source": {"type": "tag", "source": "f26", "packages": ["ed", "1234567"]},
+               "label": "RC-1.2", "flags": ["no_deps"], "arches": ["x86_64", "ppc64le"]}),
+        json!({"source": {"type": "tag", "source": "f27"}, "seconds_to_live": 3600}),
+    ];
+    let mut ids = Vec::new();
+    for b in &bodies {
+        ids.push(app.create(b).await["id"].as_i64().unwrap());
+    }
+    let messages = app
+        .with_db(|c| composed::db::composes::pending_messages(c, 100).unwrap())
+        .await;
+    assert_eq!(messages.len(), bodies.len());
+    for (id, m) in ids.iter().zip(&messages) {
+        assert_eq!(m.topic, "odcs.compose.state-changed");
+        let body: serde_json::Value = serde_json::from_str(&m.body).unwrap();
+        let mut shown = app.get(&format!("/api/1/composes/{id}")).await.json();
+        // Messages leave out the Pungi configuration dump (as ODCS's do).
+        shown.as_object_mut().unwrap().remove("pungi_config_dump");
+        assert_eq!(body["event"], "state-changed");
+        assert_eq!(body["compose"], shown, "message of compose {id}");
+        assert!(m.body.contains(&format!("odcs-{id}/")), "{}", m.body);
+    }
+});
