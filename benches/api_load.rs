@@ -7,7 +7,8 @@
 //! Run: `cargo bench --bench api_load` (PostgreSQL from BENCH_DATABASE_URL, default
 //! postgres://postgres@127.0.0.1:5432/test; `wrk` from Debian's package).
 //! Env: BENCH_SECONDS (default 10), BENCH_COMPOSES (default 10000), BENCH_POOL (connections,
-//! default `database.pool_size`'s default), BENCH_ONLY (run only the backends whose name contains it).
+//! default `database.pool_size`'s default), BENCH_ONLY (run only the backends whose name contains it),
+//! BENCH_MIX_POSTS (the mix's POST percentage, default 2; a diagnostic).
 
 #[path = "common/seed.rs"]
 mod seed;
@@ -117,15 +118,22 @@ local json = {{["Content-Type"] = "application/json"}}
         repo.display()
     );
     let mix = dir.path().join("mix.lua");
+    // BENCH_MIX_POSTS (a diagnostic): the POSTs' share of the mix in percent, 2 by default;
+    // 0 shows what the writes cost the reads' tail.
+    let post_pct: u32 = std::env::var("BENCH_MIX_POSTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
+    let list_end = post_pct + 8;
     std::fs::write(
         &mix,
         format!(
             r#"math.randomseed(42)
 {post_head}request = function()
   local r = math.random(1, 100)
-  if r <= 2 then
+  if r <= {post_pct} then
     return wrk.format("POST", "/api/1/composes/", json, body)
-  elseif r <= 10 then
+  elseif r <= {list_end} then
     return wrk.format("GET", "/api/1/composes/?per_page=20&page=" .. math.random(1, 50))
   else
     return wrk.format("GET", "/api/1/composes/" .. math.random(1, {n}))
