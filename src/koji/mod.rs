@@ -96,7 +96,29 @@ impl KojiClient {
         // tag) are decoded on a blocking thread while they arrive: the chunks go through a
         // channel to the parser, so receiving and decoding overlap.
         let large = resp.content_length().is_none_or(|n| n > 256 * 1024);
-        let (decoded, received) = if !large {
+        let (decoded, received) = if large && keep.is_some() {
+            // A `listTaggedRPMS` answer: received whole (about 10 ms for 28 MB here), then its
+            // two arrays decoded on two threads (decoding one thread's way took 65–68 ms).
+            let mut buf = Vec::with_capacity(resp.content_length().unwrap_or(0) as usize);
+            let mut resp = resp;
+            loop {
+                match resp.chunk().await {
+                    Ok(Some(c)) => buf.extend_from_slice(&c),
+                    Ok(None) => break,
+                    Err(e) => return Err(self.transport_error(method, &e)),
+                }
+            }
+            let received = t0.elapsed();
+            let decoded = tokio::task::spawn_blocking(move || {
+                match xmlrpc::decode_pair_response(&buf, keep) {
+                    Some(v) => v.map(Ok),
+                    None => xmlrpc::decode_response_from(&buf[..], keep),
+                }
+            })
+            .await
+            .unwrap_or_else(|e| Err(xmlrpc::XmlError(format!("decoder panicked: {e}"))));
+            (decoded, received)
+        } else if !large {
             let bytes = resp
                 .bytes()
                 .await

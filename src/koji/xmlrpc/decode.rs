@@ -615,6 +615,96 @@ pub fn decode_response_from<R: std::io::BufRead>(
     Ok(out)
 }
 
+/// Skips ASCII whitespace from `at`; then, if `tags` follow one after the other (whitespace
+/// allowed between them), the position after the last.
+fn after_tags(xml: &[u8], mut at: usize, tags: &[&[u8]]) -> Option<usize> {
+    for tag in tags {
+        while xml.get(at).is_some_and(u8::is_ascii_whitespace) {
+            at += 1;
+        }
+        if !xml[at..].starts_with(tag) {
+            return None;
+        }
+        at += tag.len();
+    }
+    Some(at)
+}
+
+/// Parses a `<methodResponse>` whose value is an array of two arrays (`listTaggedRPMS`'s
+/// `[rpms, builds]`), the two on two threads, with `keep` as in [`decode_response_from`].
+///
+/// `None` when the text is not plainly that shape: a fault, another value, or more than one
+/// place where an array's end is followed by an array's start (arrays of arrays nested in the
+/// members). The caller then decodes it whole. Each half is decoded from its exact byte range
+/// and must end exactly there, so a wrong split is an error, never a different value.
+pub fn decode_pair_response(
+    xml: &[u8],
+    keep: Option<fn(&str) -> bool>,
+) -> Option<Result<Value, XmlError>> {
+    let start = memchr::memmem::find(xml, b"<methodResponse>")? + b"<methodResponse>".len();
+    let first = after_tags(
+        xml,
+        start,
+        &[b"<params>", b"<param>", b"<value>", b"<array>", b"<data>"],
+    )?;
+    after_tags(xml, first, &[b"<value>", b"<array>", b"<data>"])?;
+    // The boundary: `</data></array></value>` followed by `<value><array><data>` (whitespace
+    // allowed between the tags).
+    let mut boundary = None;
+    for end in memchr::memmem::find_iter(xml, b"</data>") {
+        let Some(after) = after_tags(xml, end, &[b"</data>", b"</array>", b"</value>"]) else {
+            continue;
+        };
+        if after_tags(xml, after, &[b"<value>", b"<array>", b"<data>"]).is_some() {
+            if boundary.is_some() {
+                return None;
+            }
+            boundary = Some(after);
+        }
+    }
+    let boundary = boundary?;
+    let second = boundary
+        + xml[boundary..]
+            .iter()
+            .take_while(|b| b.is_ascii_whitespace())
+            .count();
+    let half = |range: &[u8], tail: &[N]| -> Result<Value, XmlError> {
+        let mut p = Pull::new(range);
+        p.expect_start(N::Value)?;
+        p.keep = keep;
+        let v = p.value()?;
+        for &n in tail {
+            p.expect_end(n)?;
+        }
+        match p.next()? {
+            Tok::Eof => Ok(v),
+            _ => Err(XmlError(
+                "the split answer does not end where it should".into(),
+            )),
+        }
+    };
+    let (a, b) = std::thread::scope(|scope| {
+        let a = scope.spawn(|| half(&xml[first..boundary], &[]));
+        let b = half(
+            &xml[second..],
+            &[
+                N::Data,
+                N::Array,
+                N::Value,
+                N::Param,
+                N::Params,
+                N::MethodResponse,
+            ],
+        );
+        (a.join(), b)
+    });
+    let a = match a {
+        Ok(a) => a,
+        Err(_) => return Some(Err(XmlError("decoder thread panicked".into()))),
+    };
+    Some(a.and_then(|a| Ok(Value::Array(vec![a, b?]))))
+}
+
 /// Parses a `<methodCall>` (test hub side).
 pub fn decode_call(xml: &[u8]) -> Result<(String, Vec<Value>), XmlError> {
     let mut p = Pull::new(xml);
@@ -649,6 +739,71 @@ mod tests {
     use super::*;
     use crate::koji::xmlrpc::encode::{encode_call, encode_response};
     use crate::koji::xmlrpc::value::{split_kwargs, with_kwargs};
+
+    fn row(i: i64, extra: Value) -> Value {
+        Value::Struct(
+            [
+                ("id".to_string(), Value::Int(i)),
+                (
+                    "name".to_string(),
+                    Value::String(format!("p{i} &lt; </value>")),
+                ),
+                ("skipped".to_string(), Value::String("x".into())),
+                ("extra".to_string(), extra),
+            ]
+            .into_iter()
+            .collect(),
+        )
+    }
+
+    fn pair(extra: Value) -> Value {
+        Value::Array(vec![
+            Value::Array((0..50).map(|i| row(i, extra.clone())).collect()),
+            Value::Array((0..30).map(|i| row(1000 + i, Value::Nil)).collect()),
+        ])
+    }
+
+    #[test]
+    fn a_pair_of_arrays_decodes_on_two_threads_as_it_does_whole() {
+        let keep: fn(&str) -> bool = |m| m != "skipped";
+        let nested = Value::Struct(
+            [(
+                "a".to_string(),
+                Value::Array(vec![Value::Int(1), Value::Int(2)]),
+            )]
+            .into_iter()
+            .collect(),
+        );
+        let xml = encode_response(&Ok(pair(nested)));
+        // Python's marshaller puts a newline after most tags; both shapes split.
+        let spaced = xml.replace("><", ">\n<");
+        for text in [xml, spaced] {
+            for k in [None, Some(keep)] {
+                let whole = decode_response_from(text.as_bytes(), k).unwrap().unwrap();
+                let split = decode_pair_response(text.as_bytes(), k).unwrap().unwrap();
+                assert_eq!(split, whole);
+            }
+        }
+    }
+
+    #[test]
+    fn what_does_not_split_plainly_is_left_to_the_whole_decoder() {
+        // Arrays of arrays inside the members: more than one place looks like the boundary.
+        let ambiguous = Value::Array(vec![Value::Array(vec![]), Value::Array(vec![])]);
+        let xml = encode_response(&Ok(pair(ambiguous)));
+        assert!(decode_pair_response(xml.as_bytes(), None).is_none());
+        let fault = encode_response(&Err(Fault {
+            code: 1000,
+            message: "no".into(),
+        }));
+        assert!(decode_pair_response(fault.as_bytes(), None).is_none());
+        let one_array = encode_response(&Ok(Value::Array(vec![row(1, Value::Nil)])));
+        assert!(decode_pair_response(one_array.as_bytes(), None).is_none());
+        // A cut answer is an error, not a shorter value.
+        let xml = encode_response(&Ok(pair(Value::Nil)));
+        let cut = &xml[..xml.len() - 40];
+        assert!(decode_pair_response(cut.as_bytes(), None).unwrap().is_err());
+    }
 
     #[test]
     fn round_trip_all_types() {

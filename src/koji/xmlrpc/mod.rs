@@ -11,6 +11,6 @@ mod decode;
 mod encode;
 mod value;
 
-pub use decode::{decode_call, decode_response, decode_response_from};
+pub use decode::{decode_call, decode_pair_response, decode_response, decode_response_from};
 pub use encode::{encode_call, encode_response};
 pub use value::{Fault, Value, XmlError, split_kwargs, with_kwargs};
