@@ -117,9 +117,10 @@ pub fn insert(
         None,
         new.time_submitted,
     );
-    let compose: Compose = match conn {
-        // One statement for the row, its stored values and its job: SQLite ≥ 3.35 has
-        // `RETURNING`, and a statement there is a call, not a round trip.
+    // The compose, and whether its state message is written with it.
+    let (compose, message_written) = match conn {
+        // One statement for the row and its stored values: SQLite ≥ 3.35 has `RETURNING`, and
+        // a statement there is a call, not a round trip.
         AnyConnection::Sqlite(c) => {
             let compose: Compose = diesel::insert_into(composes::table)
                 .values(new)
@@ -130,7 +131,7 @@ pub fn insert(
                 ..job
             };
             crate::queue::enqueue(conn, &job)?;
-            compose
+            (compose, false)
         }
         // On PostgreSQL each statement is a round trip, and a POST's latency under load is
         // its round trips: the row, its job and its message are one prepared statement.
@@ -142,15 +143,13 @@ pub fn insert(
                 |stored| state_changed_message(stored, settings).to_string(),
             );
             let compose = super::pg_post::insert_with_job(c, new, &job, message.as_ref())?;
-            super::changes::touched_compose(compose.id);
-            if message.is_none() {
-                write_state_message(conn, &compose, settings, new.time_submitted)?;
-            }
-            return Ok(compose);
+            (compose, message.is_some())
         }
     };
     super::changes::touched_compose(compose.id);
-    write_state_message(conn, &compose, settings, new.time_submitted)?;
+    if !message_written {
+        write_state_message(conn, &compose, settings, new.time_submitted)?;
+    }
     Ok(compose)
 }
 

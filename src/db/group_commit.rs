@@ -139,14 +139,12 @@ impl GroupCommit {
     pub fn for_backend(pool: DbPool, backend: super::Backend) -> std::io::Result<Self> {
         let n = match backend {
             super::Backend::Sqlite => 1,
-            super::Backend::Postgres => {
-                POSTGRES_COMMITTERS.min((pool.max_size() as usize / 2).max(1))
-            }
+            super::Backend::Postgres => POSTGRES_COMMITTERS.min(pool.max_size() as usize / 2),
         };
         Self::start_threads(pool, n)
     }
 
-    /// Starts `n` committing threads that take batches in turn from one queue.
+    /// Starts `n` (at least one) committing threads that take batches in turn from one queue.
     fn start_threads(pool: DbPool, n: usize) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel::<Box<dyn Job>>();
         let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));

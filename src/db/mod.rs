@@ -248,7 +248,7 @@ fn start_checkpointer(conn_url: &str) -> Result<std::sync::Arc<()>, DbError> {
     std::thread::Builder::new()
         .name("composed-sqlite-checkpoint".into())
         .spawn(move || {
-            while alive.upgrade().is_some() {
+            while alive.strong_count() > 0 {
                 std::thread::sleep(CHECKPOINT_EVERY);
                 if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
                     tracing::warn!(error = %e, "SQLite WAL checkpoint failed");

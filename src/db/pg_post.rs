@@ -51,8 +51,8 @@ impl MessageTemplate {
         let body = render(&stored(new, a as i64));
         // Every occurrence of the stand-in is the id's exactly when a second stand-in puts
         // the same text in the same places.
-        let (a, b) = (a.to_string(), b.to_string());
-        if a == b || render(&stored(new, b.parse().ok()?)).replace(&b, &a) != body {
+        let (a, b_text) = (a.to_string(), b.to_string());
+        if a == b_text || render(&stored(new, b as i64)).replace(&b_text, &a) != body {
             return None;
         }
         Some(Self {
@@ -131,16 +131,12 @@ impl RunQueryDsl<PgConnection> for ComposeWithJob<'_> {}
 
 /// Pushes `$value` as a bind of SQL type `$ty` for each pair, comma-separated.
 macro_rules! binds {
-    ($out:ident; $($ty:ty => $value:expr),+ $(,)?) => {{
-        let mut first = true;
+    ($out:ident; $ty:ty => $value:expr $(, $rest_ty:ty => $rest:expr)* $(,)?) => {{
+        $out.push_bind_param::<$ty, _>($value)?;
         $(
-            if !first {
-                $out.push_sql(", ");
-            }
-            first = false;
-            $out.push_bind_param::<$ty, _>($value)?;
-        )+
-        let _ = first;
+            $out.push_sql(", ");
+            $out.push_bind_param::<$rest_ty, _>($rest)?;
+        )*
     }};
 }
 

@@ -615,13 +615,19 @@ pub fn decode_response_from<R: std::io::BufRead>(
     Ok(out)
 }
 
+/// The position of the first byte from `at` that is not ASCII whitespace.
+fn skip_space(xml: &[u8], at: usize) -> usize {
+    at + xml[at..]
+        .iter()
+        .take_while(|b| b.is_ascii_whitespace())
+        .count()
+}
+
 /// Skips ASCII whitespace from `at`; then, if `tags` follow one after the other (whitespace
 /// allowed between them), the position after the last.
 fn after_tags(xml: &[u8], mut at: usize, tags: &[&[u8]]) -> Option<usize> {
     for tag in tags {
-        while xml.get(at).is_some_and(u8::is_ascii_whitespace) {
-            at += 1;
-        }
+        at = skip_space(xml, at);
         if !xml[at..].starts_with(tag) {
             return None;
         }
@@ -663,11 +669,7 @@ pub fn decode_pair_response(
         }
     }
     let boundary = boundary?;
-    let second = boundary
-        + xml[boundary..]
-            .iter()
-            .take_while(|b| b.is_ascii_whitespace())
-            .count();
+    let second = skip_space(xml, boundary);
     let half = |range: &[u8], tail: &[N]| -> Result<Value, XmlError> {
         let mut p = Pull::new(range);
         p.expect_start(N::Value)?;
