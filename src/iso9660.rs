@@ -12,8 +12,13 @@
 //! of the finished image is computed last.
 //!
 //! Layout: system area (16 zero sectors), primary, Joliet and terminating volume descriptors,
-//! the SUSP continuation area, the four path tables, the primary then the Joliet directories
-//! (breadth first), the file data in the order of the primary directories, then padding.
+//! the data of the files written early ([`start`]; none for [`write`]), the two root
+//! directories, the four path tables, the other primary then Joliet directories (breadth
+//! first), the SUSP continuation area, the other files' data in the order of the primary
+//! directories, then padding. As the MD5 covers the image in order from its first sector,
+//! only the volume descriptors must be known before the data: [`start`] renders them from
+//! the tree as it is expected to be and writes the packages while the rest of the tree is
+//! made; [`Started::finish`] completes the image, or says that the tree differs.
 //! Files of 4 GiB and more are recorded as multi-extent files. Directories deeper than eight
 //! levels are written where they are (no `rr_moved` relocation): readers of Rock Ridge and
 //! Joliet accept them.
@@ -28,8 +33,6 @@ use openssl::hash::{Hasher, MessageDigest};
 use sha2::{Digest, Sha256};
 
 const SECTOR: u64 = 2048;
-/// The continuation area starts right after the three volume descriptors.
-const CE_SECTOR: u32 = 19;
 /// The largest extent of a multi-extent file: a whole number of sectors under 4 GiB.
 const MAX_EXTENT: u64 = 0xFFFF_F800;
 /// Where the application-use field of the primary volume descriptor starts.
@@ -115,45 +118,356 @@ pub fn write(
     opts: &Options,
     cancelled: &dyn Fn() -> bool,
 ) -> io::Result<Written> {
-    let mut nodes = scan(tree)?;
+    let mut nodes = scan(tree, &Default::default())?;
     assign_ids(&mut nodes);
+    let layout = lay_out(&mut nodes, FIRST_DATA_SECTOR)?;
+    let total = (layout.tail_end + PAD_SECTORS).max(MIN_SECTORS);
+    let mut w = create(out, opts, total)?;
+    w.put(&layout.head.render(opts, total, nodes[0].mtime))?;
+    write_tail(&mut w, &nodes, &layout, cancelled)?;
+    seal(w, total, nodes)
+}
+
+/// A file put on the image before the tree is whole (see [`start`]).
+pub struct Early {
+    /// Its path in the tree, `Packages/a/a-1-1.noarch.rpm`.
+    pub rel: String,
+    /// Where its bytes are read from now: the same file as the tree's at `rel` will be.
+    pub disk: PathBuf,
+    pub size: u64,
+    pub mtime: i64,
+}
+
+/// What the tree will hold besides the early files, by name: directories and files of its
+/// root (their contents may be anything), and about how many bytes of file data they add.
+pub struct Expected<'a> {
+    pub dirs: &'a [&'a str],
+    pub files: &'a [&'a str],
+    pub late_bytes: u64,
+}
+
+/// An image whose early files are being written, for [`Started::finish`] to complete once
+/// the tree is whole.
+///
+/// Layout: system area, the volume descriptors, the early files' data, then the rest (the
+/// directories, path tables, continuation area, the other files' data, padding). The volume
+/// descriptors come first and are hashed first, so they are rendered from the tree as
+/// expected: its directories, the names in its root and an allowance for the files to come.
+/// `finish` checks the whole tree against them; when it differs (a root name or directory
+/// not expected, more data than the allowance) it answers [`Finished::Differs`] and the
+/// caller writes the image again with [`write`].
+pub struct Started {
+    writer: Option<std::thread::JoinHandle<io::Result<Out>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    head: Head,
+    total: u32,
+    early: std::collections::HashMap<String, (u32, u64, i64)>,
+}
+
+/// What [`Started::finish`] made of the image.
+#[derive(Debug)]
+pub enum Finished {
+    Written(Written),
+    /// The whole tree does not fit the image started; why.
+    Differs(String),
+}
+
+/// Starts the image of a tree that is still being made: writes its volume descriptors and
+/// the data of `early` (on a thread of its own, the implanted MD5 computed on another).
+/// `cancelled` is asked between files.
+pub fn start(
+    out: &Path,
+    opts: &Options,
+    early: Vec<Early>,
+    expected: &Expected,
+    cancelled: std::sync::Arc<dyn Fn() -> bool + Send + Sync>,
+) -> io::Result<Started> {
+    let mut nodes = expected_tree(&early, expected, opts.created)?;
+    assign_ids(&mut nodes);
+    let mut at = FIRST_DATA_SECTOR;
+    let mut extents = std::collections::HashMap::with_capacity(early.len());
+    for e in &early {
+        extents.insert(e.rel.clone(), (at, e.size, e.mtime));
+        at = at
+            .checked_add(sectors(e.size))
+            .ok_or_else(|| invalid("the tree is too large for ISO 9660".into()))?;
+    }
+    for n in nodes.iter_mut() {
+        if let Some(&(extent, _, _)) = n.rel.strip_prefix('/').and_then(|r| extents.get(r)) {
+            n.extent = extent;
+        }
+    }
+    let layout = lay_out(&mut nodes, at)?;
+    let total = layout
+        .tail_end
+        .checked_add(sectors(expected.late_bytes) + PAD_SECTORS)
+        .ok_or_else(|| invalid("the tree is too large for ISO 9660".into()))?
+        .max(MIN_SECTORS);
+    let mut w = create(out, opts, total)?;
+    w.put(&layout.head.render(opts, total, nodes[0].mtime))?;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopped = stop.clone();
+    let writer = std::thread::Builder::new()
+        .name("iso-early".into())
+        .spawn(move || {
+            for e in &early {
+                if stopped.load(std::sync::atomic::Ordering::Relaxed) || cancelled() {
+                    return Err(io::Error::new(io::ErrorKind::Interrupted, "canceled"));
+                }
+                let mut src = open_noatime(&e.disk)?;
+                w.copy_from(&mut src, e.size, &e.disk)?;
+                w.pad_sector()?;
+            }
+            Ok(w)
+        })?;
+    Ok(Started {
+        writer: Some(writer),
+        stop,
+        head: layout.head,
+        total,
+        early: extents,
+    })
+}
+
+impl Started {
+    /// Completes the image with the whole tree at `tree`, whose early files are those given
+    /// to [`start`] (their sizes are not read again).
+    pub fn finish(mut self, tree: &Path, cancelled: &dyn Fn() -> bool) -> io::Result<Finished> {
+        let writer = self.writer.take().expect("joined once");
+        let mut w = writer
+            .join()
+            .map_err(|_| io::Error::other("the ISO writer panicked"))??;
+        let mut nodes = scan(tree, &self.early)?;
+        assign_ids(&mut nodes);
+        let mut found = 0;
+        for n in nodes.iter_mut().filter(|n| matches!(n.kind, Kind::File(_))) {
+            if let Some(&(extent, _, _)) = n.rel.strip_prefix('/').and_then(|r| self.early.get(r)) {
+                n.extent = extent;
+                found += 1;
+            }
+        }
+        if found != self.early.len() {
+            return Ok(Finished::Differs(format!(
+                "{} of the {} files written early are not in the tree",
+                self.early.len() - found,
+                self.early.len()
+            )));
+        }
+        let layout = lay_out(&mut nodes, w.offset().div_ceil(SECTOR) as u32)?;
+        if layout.head != self.head {
+            return Ok(Finished::Differs(
+                "the tree's root or directories are not the ones expected".into(),
+            ));
+        }
+        if layout.tail_end as u64 + SKIPSECTORS > self.total as u64 {
+            return Ok(Finished::Differs(format!(
+                "the tree needs {} sectors, the image started has {}",
+                layout.tail_end as u64 + SKIPSECTORS,
+                self.total
+            )));
+        }
+        write_tail(&mut w, &nodes, &layout, cancelled)?;
+        seal(w, self.total, nodes).map(Finished::Written)
+    }
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+/// The tree `start` is told of, as nodes: the early files, their directories, and what
+/// is expected in the root.
+fn expected_tree(early: &[Early], expected: &Expected, time: i64) -> io::Result<Vec<Node>> {
+    let mut nodes = vec![Node::new(
+        PathBuf::new(),
+        String::new(),
+        Kind::Dir(vec![]),
+        0o040_555,
+        time,
+        0,
+    )];
+    let mut dirs: std::collections::HashMap<String, usize> = [(String::new(), 0)].into();
+    fn dir_of(
+        nodes: &mut Vec<Node>,
+        dirs: &mut std::collections::HashMap<String, usize>,
+        rel: &str,
+    ) -> usize {
+        if let Some(&d) = dirs.get(rel) {
+            return d;
+        }
+        let (parent, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+        let p = dir_of(nodes, dirs, parent);
+        let i = nodes.len();
+        nodes.push(Node::new(
+            PathBuf::from(name),
+            format!("/{rel}"),
+            Kind::Dir(vec![]),
+            0o040_555,
+            0,
+            p,
+        ));
+        if let Kind::Dir(c) = &mut nodes[p].kind {
+            c.push(i);
+        }
+        dirs.insert(rel.to_string(), i);
+        i
+    }
+    let files = early
+        .iter()
+        .map(|e| (e.rel.as_str(), e.size))
+        .chain(expected.files.iter().map(|f| (*f, 0)));
+    for (rel, size) in files {
+        if rel.is_empty()
+            || rel.starts_with('/')
+            || rel
+                .split('/')
+                .any(|c| c.is_empty() || c == "." || c == "..")
+        {
+            return Err(invalid(format!("{rel:?}: not a relative path in the tree")));
+        }
+        let (parent, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+        let p = dir_of(&mut nodes, &mut dirs, parent);
+        let i = nodes.len();
+        nodes.push(Node::new(
+            PathBuf::from(name),
+            format!("/{rel}"),
+            Kind::File(size),
+            0o100_444,
+            0,
+            p,
+        ));
+        if let Kind::Dir(c) = &mut nodes[p].kind {
+            c.push(i);
+        }
+    }
+    for d in expected.dirs {
+        dir_of(&mut nodes, &mut dirs, d);
+    }
+    Ok(nodes)
+}
+
+/// The first sector after the system area and the three volume descriptors.
+const FIRST_DATA_SECTOR: u32 = 19;
+
+/// What the volume descriptors say of the tree's layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Head {
+    pt_len: u32,
+    jpt_len: u32,
+    /// Path tables: little- and big-endian, primary and Joliet.
+    ptl: u32,
+    ptm: u32,
+    jptl: u32,
+    jptm: u32,
+    root_extent: u32,
+    root_len: u32,
+    jroot_extent: u32,
+    jroot_len: u32,
+}
+
+impl Head {
+    /// The system area and the primary, Joliet and terminating volume descriptors.
+    fn render(&self, opts: &Options, total: u32, root_mtime: i64) -> Vec<u8> {
+        let mut b = vec![0u8; 16 * SECTOR as usize];
+        let vd = VolumeDescriptor {
+            total,
+            pt_len: self.pt_len,
+            l: self.ptl,
+            m: self.ptm,
+            root_extent: self.root_extent,
+            root_len: self.root_len,
+            created: opts.created,
+        };
+        b.extend(vd.render(1, opts, root_mtime));
+        let jvd = VolumeDescriptor {
+            pt_len: self.jpt_len,
+            l: self.jptl,
+            m: self.jptm,
+            root_extent: self.jroot_extent,
+            root_len: self.jroot_len,
+            ..vd
+        };
+        b.extend(jvd.render(2, opts, root_mtime));
+        let mut term = [0u8; SECTOR as usize];
+        term[0] = 255;
+        term[1..6].copy_from_slice(b"CD001");
+        term[6] = 1;
+        b.extend_from_slice(&term);
+        b
+    }
+}
+
+/// Where everything after the early data goes, from `tail_start` on: the two root
+/// directories, the four path tables, the other primary then Joliet directories (breadth
+/// first), the continuation area, then the data of every file without an extent yet.
+struct Layout {
+    head: Head,
+    precs: Vec<Vec<Rec>>,
+    jrecs: Vec<Vec<Rec>>,
+    tables: [Vec<u8>; 4],
+    ce: Vec<u8>,
+    ce_base: u32,
+    files: Vec<usize>,
+    /// The sector of empty files: the first after the data.
+    empty: u32,
+    tail_end: u32,
+}
+
+fn lay_out(nodes: &mut [Node], tail_start: u32) -> io::Result<Layout> {
+    let too_large = || invalid("the tree is too large for ISO 9660".into());
     let mut ce = Vec::new();
     // The root's "." record points at the ER entry in the continuation area.
-    let er = er_entry();
-    let er_ref = ce_put(&mut ce, &er);
-    let primary = bfs(&nodes, |n| &n.id);
-    let joliet = bfs(&nodes, |n| &n.jid);
+    let er_ref = ce_put(&mut ce, &er_entry());
+    let primary = bfs(nodes, |n| &n.id);
+    let joliet = bfs(nodes, |n| &n.jid);
     let mut precs: Vec<Vec<Rec>> = Vec::with_capacity(primary.len());
     for &d in &primary {
-        precs.push(primary_records(&nodes, d, &mut ce, er_ref)?);
+        precs.push(primary_records(nodes, d, &mut ce, er_ref)?);
     }
-    let mut jrecs: Vec<Vec<Rec>> = Vec::with_capacity(joliet.len());
-    for &d in &joliet {
-        jrecs.push(joliet_records(&nodes, d));
-    }
-    // Sectors.
-    let ce_sectors = sectors(ce.len() as u64).max(1);
-    let pt = path_table(&nodes, &primary, |n| &n.id, |n| n.extent, 0);
-    let jpt = path_table(&nodes, &joliet, |n| &n.jid, |n| n.jextent, 0);
-    let pt_secs = sectors(pt.len() as u64);
-    let jpt_secs = sectors(jpt.len() as u64);
-    let mut cur = CE_SECTOR + ce_sectors;
-    let (ptl, ptm) = (cur, cur + pt_secs);
-    cur += 2 * pt_secs;
-    let (jptl, jptm) = (cur, cur + jpt_secs);
-    cur += 2 * jpt_secs;
-    for (i, &d) in primary.iter().enumerate() {
+    let jrecs: Vec<Vec<Rec>> = joliet.iter().map(|&d| joliet_records(nodes, d)).collect();
+    let pt_len = path_table(nodes, &primary, |n| &n.id, |n| n.extent, 0).len() as u32;
+    let jpt_len = path_table(nodes, &joliet, |n| &n.jid, |n| n.jextent, 0).len() as u32;
+    let mut cur = tail_start;
+    let mut place = |len: u32| -> io::Result<u32> {
+        let at = cur;
+        cur = cur
+            .checked_add(len.div_ceil(SECTOR as u32))
+            .ok_or_else(too_large)?;
+        Ok(at)
+    };
+    let (root_len, jroot_len) = (pack(&precs[0]), pack(&jrecs[0]));
+    let head = Head {
+        root_extent: place(root_len)?,
+        root_len,
+        jroot_extent: place(jroot_len)?,
+        jroot_len,
+        ptl: place(pt_len)?,
+        ptm: place(pt_len)?,
+        jptl: place(jpt_len)?,
+        jptm: place(jpt_len)?,
+        pt_len,
+        jpt_len,
+    };
+    nodes[0].extent = head.root_extent;
+    nodes[0].dir_len = root_len;
+    nodes[0].jextent = head.jroot_extent;
+    nodes[0].jdir_len = jroot_len;
+    for (i, &d) in primary.iter().enumerate().skip(1) {
         let len = pack(&precs[i]);
-        nodes[d].extent = cur;
+        nodes[d].extent = place(len)?;
         nodes[d].dir_len = len;
-        cur += len / SECTOR as u32;
     }
-    for (i, &d) in joliet.iter().enumerate() {
+    for (i, &d) in joliet.iter().enumerate().skip(1) {
         let len = pack(&jrecs[i]);
-        nodes[d].jextent = cur;
+        nodes[d].jextent = place(len)?;
         nodes[d].jdir_len = len;
-        cur += len / SECTOR as u32;
     }
+    let ce_base = place((ce.len() as u32).max(1))?;
     let mut files = Vec::new();
     for recs in &precs {
         for r in recs {
@@ -161,24 +475,34 @@ pub fn write(
                 && r.part == 0
                 && let Kind::File(size) = nodes[r.node].kind
                 && size > 0
+                && nodes[r.node].extent == 0
             {
                 nodes[r.node].extent = cur;
-                let secs = sectors(size);
-                cur = cur
-                    .checked_add(secs)
-                    .ok_or_else(|| invalid("the tree is too large for ISO 9660".into()))?;
+                cur = cur.checked_add(sectors(size)).ok_or_else(too_large)?;
                 files.push(r.node);
             }
         }
     }
-    let empty = cur;
-    let total = (cur + PAD_SECTORS).max(MIN_SECTORS);
-    // The path tables now that the directories have their sectors.
-    let pt_l = path_table(&nodes, &primary, |n| &n.id, |n| n.extent, 0);
-    let pt_m = path_table(&nodes, &primary, |n| &n.id, |n| n.extent, 1);
-    let jpt_l = path_table(&nodes, &joliet, |n| &n.jid, |n| n.jextent, 0);
-    let jpt_m = path_table(&nodes, &joliet, |n| &n.jid, |n| n.jextent, 1);
+    let tables = [
+        path_table(nodes, &primary, |n| &n.id, |n| n.extent, 0),
+        path_table(nodes, &primary, |n| &n.id, |n| n.extent, 1),
+        path_table(nodes, &joliet, |n| &n.jid, |n| n.jextent, 0),
+        path_table(nodes, &joliet, |n| &n.jid, |n| n.jextent, 1),
+    ];
+    Ok(Layout {
+        head,
+        precs,
+        jrecs,
+        tables,
+        ce,
+        ce_base,
+        files,
+        empty: cur,
+        tail_end: cur,
+    })
+}
 
+fn create(out: &Path, opts: &Options, total: u32) -> io::Result<Out> {
     let file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -191,56 +515,35 @@ pub fn write(
     } else {
         None
     };
-    let mut w = Out {
-        file,
-        buf: Vec::with_capacity(BUF),
-        pos: 0,
-        md5,
-        path: out.to_path_buf(),
-    };
-    w.zeros(16 * SECTOR)?;
-    let root = &nodes[0];
-    let vd = VolumeDescriptor {
-        total,
-        pt_len: pt.len() as u32,
-        l: ptl,
-        m: ptm,
-        root_extent: root.extent,
-        root_len: root.dir_len,
-        created: opts.created,
-    };
-    w.put(&vd.render(1, opts, root.mtime))?;
-    let jvd = VolumeDescriptor {
-        pt_len: jpt.len() as u32,
-        l: jptl,
-        m: jptm,
-        root_extent: root.jextent,
-        root_len: root.jdir_len,
-        ..vd
-    };
-    w.put(&jvd.render(2, opts, root.mtime))?;
-    let mut term = [0u8; SECTOR as usize];
-    term[0] = 255;
-    term[1..6].copy_from_slice(b"CD001");
-    term[6] = 1;
-    w.put(&term)?;
-    w.put(&ce)?;
-    w.pad_to(CE_SECTOR + ce_sectors)?;
-    for table in [&pt_l, &pt_m] {
+    Ok(Out::new(file, out, md5))
+}
+
+/// Everything of `layout` after the early data, from the current offset on.
+fn write_tail(
+    w: &mut Out,
+    nodes: &[Node],
+    layout: &Layout,
+    cancelled: &dyn Fn() -> bool,
+) -> io::Result<()> {
+    let base = layout.ce_base;
+    debug_assert_eq!(w.offset(), layout.head.root_extent as u64 * SECTOR);
+    write_dir(w, nodes, &layout.precs[0], false, layout.empty, base)?;
+    write_dir(w, nodes, &layout.jrecs[0], true, layout.empty, base)?;
+    for table in &layout.tables {
         w.put(table)?;
         w.pad_sector()?;
     }
-    for table in [&jpt_l, &jpt_m] {
-        w.put(table)?;
-        w.pad_sector()?;
+    for recs in &layout.precs[1..] {
+        write_dir(w, nodes, recs, false, layout.empty, base)?;
     }
-    for recs in &precs {
-        write_dir(&mut w, &nodes, recs, false, empty)?;
+    for recs in &layout.jrecs[1..] {
+        write_dir(w, nodes, recs, true, layout.empty, base)?;
     }
-    for recs in &jrecs {
-        write_dir(&mut w, &nodes, recs, true, empty)?;
-    }
-    for &f in &files {
+    debug_assert_eq!(w.offset(), base as u64 * SECTOR);
+    w.put(&layout.ce)?;
+    w.pad_to(base + sectors(layout.ce.len() as u64).max(1))?;
+    let mut opener = Opener::new();
+    for &f in &layout.files {
         if cancelled() {
             return Err(io::Error::new(io::ErrorKind::Interrupted, "canceled"));
         }
@@ -249,10 +552,15 @@ pub fn write(
         let Kind::File(size) = n.kind else {
             unreachable!()
         };
-        let mut src = File::open(&n.disk).map_err(|e| err(&n.disk, e))?;
+        let mut src = opener.open(nodes, f)?;
         w.copy_from(&mut src, size, &n.disk)?;
         w.pad_sector()?;
     }
+    Ok(())
+}
+
+/// Pads the image to `total` sectors, implants the MD5 and hashes the whole.
+fn seal(mut w: Out, total: u32, nodes: Vec<Node>) -> io::Result<Written> {
     w.pad_to(total)?;
     let md5 = w.finish()?;
     let implanted_md5 = match md5 {
@@ -260,13 +568,13 @@ pub fn write(
             let (hex, appdata) = sums.appdata()?;
             w.file
                 .write_all_at(&appdata, 16 * SECTOR + APPDATA_OFFSET)
-                .map_err(|e| err(out, e))?;
+                .map_err(|e| err(&w.path, e))?;
             Some(hex)
         }
         None => None,
     };
-    let sha256 = sha256_of(&w.file, out)?;
-    let mut paths: Vec<String> = nodes.iter().skip(1).map(|n| n.rel.clone()).collect();
+    let sha256 = sha256_of(&w.file, &w.path)?;
+    let mut paths: Vec<String> = nodes.into_iter().skip(1).map(|n| n.rel).collect();
     paths.sort();
     Ok(Written {
         size: total as u64 * SECTOR,
@@ -276,11 +584,26 @@ pub fn write(
     })
 }
 
+fn open_noatime(path: &Path) -> io::Result<File> {
+    use rustix::fs::{Mode, OFlags, open};
+    let flags = OFlags::RDONLY | OFlags::CLOEXEC;
+    match open(path, flags | OFlags::NOATIME, Mode::empty()) {
+        Ok(fd) => Ok(File::from(fd)),
+        Err(rustix::io::Errno::PERM) => File::open(path).map_err(|e| err(path, e)),
+        Err(e) => Err(err(path, e.into())),
+    }
+}
+
 fn sectors(bytes: u64) -> u32 {
     bytes.div_ceil(SECTOR) as u32
 }
 
-fn scan(tree: &Path) -> io::Result<Vec<Node>> {
+/// The nodes of `tree`, breadth first. Files in `early` (by path in the tree: extent, size,
+/// mtime) are taken as told, without a `stat`.
+fn scan(
+    tree: &Path,
+    early: &std::collections::HashMap<String, (u32, u64, i64)>,
+) -> io::Result<Vec<Node>> {
     let meta = std::fs::metadata(tree).map_err(|e| err(tree, e))?;
     if !meta.is_dir() {
         return Err(invalid(format!("{}: not a directory", tree.display())));
@@ -289,7 +612,8 @@ fn scan(tree: &Path) -> io::Result<Vec<Node>> {
         tree.to_path_buf(),
         String::new(),
         Kind::Dir(vec![]),
-        &meta,
+        0o040_555,
+        meta.mtime(),
         0,
     )];
     let mut i = 0;
@@ -305,6 +629,15 @@ fn scan(tree: &Path) -> io::Result<Vec<Node>> {
             let mut children = Vec::with_capacity(entries.len());
             for e in entries {
                 let path = e.path();
+                let rel = format!("{}/{}", nodes[i].rel, e.file_name().to_string_lossy());
+                if let Some(&(_, size, mtime)) = early.get(&rel[1..])
+                    && e.file_type().is_ok_and(|t| t.is_file())
+                {
+                    children.push(nodes.len());
+                    let kind = Kind::File(size);
+                    nodes.push(Node::new(path, rel, kind, 0o100_444, mtime, i));
+                    continue;
+                }
                 let m = e.metadata().map_err(|er| err(&path, er))?;
                 let ft = m.file_type();
                 let kind = if ft.is_dir() {
@@ -320,9 +653,14 @@ fn scan(tree: &Path) -> io::Result<Vec<Node>> {
                         path.display()
                     )));
                 };
-                let rel = format!("{}/{}", nodes[i].rel, e.file_name().to_string_lossy());
+                let mode = match kind {
+                    Kind::Dir(_) => 0o040_555,
+                    Kind::File(_) if m.mode() & 0o111 != 0 => 0o100_555,
+                    Kind::File(_) => 0o100_444,
+                    Kind::Link(_) => 0o120_777,
+                };
                 children.push(nodes.len());
-                nodes.push(Node::new(path, rel, kind, &m, i));
+                nodes.push(Node::new(path, rel, kind, mode, m.mtime(), i));
             }
             nodes[i].kind = Kind::Dir(children);
         }
@@ -332,19 +670,14 @@ fn scan(tree: &Path) -> io::Result<Vec<Node>> {
 }
 
 impl Node {
-    fn new(disk: PathBuf, rel: String, kind: Kind, m: &std::fs::Metadata, parent: usize) -> Node {
-        let mode = match kind {
-            Kind::Dir(_) => 0o040_555,
-            Kind::File(_) if m.mode() & 0o111 != 0 => 0o100_555,
-            Kind::File(_) => 0o100_444,
-            Kind::Link(_) => 0o120_777,
-        };
+    /// `mode`: the rationalized mode.
+    fn new(disk: PathBuf, rel: String, kind: Kind, mode: u32, mtime: i64, parent: usize) -> Node {
         Node {
             disk,
             rel,
             kind,
             mode,
-            mtime: m.mtime(),
+            mtime,
             parent,
             id: vec![],
             jid: vec![],
@@ -504,6 +837,8 @@ struct Rec {
     last: bool,
     id: Vec<u8>,
     su: Vec<u8>,
+    /// Where in `su` a CE entry starts: its sector is relative to the continuation area.
+    ce_at: Option<usize>,
 }
 
 impl Rec {
@@ -634,7 +969,8 @@ fn er_entry() -> Vec<u8> {
     e
 }
 
-/// Puts `bytes` into the continuation area, never across a sector; returns its CE entry.
+/// Puts `bytes` into the continuation area, never across a sector; returns its CE entry,
+/// whose sector counts from the area's first (see `Rec::ce_at`).
 fn ce_put(ce: &mut Vec<u8>, bytes: &[u8]) -> [u8; 28] {
     let within = ce.len() as u64 % SECTOR;
     if within + bytes.len() as u64 > SECTOR {
@@ -643,20 +979,20 @@ fn ce_put(ce: &mut Vec<u8>, bytes: &[u8]) -> [u8; 28] {
     let at = ce.len() as u64;
     ce.extend_from_slice(bytes);
     let mut e = b"CE\x1c\x01".to_vec();
-    both32(&mut e, CE_SECTOR + (at / SECTOR) as u32);
+    both32(&mut e, (at / SECTOR) as u32);
     both32(&mut e, (at % SECTOR) as u32);
     both32(&mut e, bytes.len() as u32);
     e.try_into().expect("28 bytes")
 }
 
 /// Lays `entries` into a record with `id`: inline while they fit, the rest in the
-/// continuation area behind a CE entry.
-fn fit(id: &[u8], entries: Vec<Vec<u8>>, ce: &mut Vec<u8>) -> Vec<u8> {
+/// continuation area behind a CE entry (and where that entry starts).
+fn fit(id: &[u8], entries: Vec<Vec<u8>>, ce: &mut Vec<u8>) -> (Vec<u8>, Option<usize>) {
     let base = 33 + id.len() + (1 - id.len() % 2);
     let budget = 254 - base;
     let total: usize = entries.iter().map(Vec::len).sum();
     if total <= budget {
-        return entries.concat();
+        return (entries.concat(), None);
     }
     let mut inline = Vec::new();
     let mut i = 0;
@@ -665,8 +1001,9 @@ fn fit(id: &[u8], entries: Vec<Vec<u8>>, ce: &mut Vec<u8>) -> Vec<u8> {
         i += 1;
     }
     let rest = entries[i..].concat();
+    let at = inline.len();
     inline.extend_from_slice(&ce_put(ce, &rest));
-    inline
+    (inline, Some(at))
 }
 
 fn nlink(nodes: &[Node], d: usize) -> u32 {
@@ -690,6 +1027,7 @@ fn primary_records(
     }
     dot.extend(px(n.mode, nlink(nodes, d)));
     dot.extend(tf(n.mtime));
+    let dot_ce = (d == 0).then_some(dot.len());
     if d == 0 {
         dot.extend_from_slice(&er_ref);
     }
@@ -704,6 +1042,7 @@ fn primary_records(
             last: true,
             id: vec![0],
             su: dot,
+            ce_at: dot_ce,
         },
         Rec {
             node: n.parent,
@@ -712,6 +1051,7 @@ fn primary_records(
             last: true,
             id: vec![1],
             su: dotdot,
+            ce_at: None,
         },
     ];
     let mut children = n.children().to_vec();
@@ -729,7 +1069,7 @@ fn primary_records(
             _ => 1,
         };
         for part in 0..parts {
-            let su = fit(&cn.id, entries.clone(), ce);
+            let (su, ce_at) = fit(&cn.id, entries.clone(), ce);
             recs.push(Rec {
                 node: c,
                 which: Which::Child,
@@ -737,6 +1077,7 @@ fn primary_records(
                 last: part + 1 == parts,
                 id: cn.id.clone(),
                 su,
+                ce_at,
             });
         }
     }
@@ -753,6 +1094,7 @@ fn joliet_records(nodes: &[Node], d: usize) -> Vec<Rec> {
             last: true,
             id: vec![0],
             su: vec![],
+            ce_at: None,
         },
         Rec {
             node: n.parent,
@@ -761,6 +1103,7 @@ fn joliet_records(nodes: &[Node], d: usize) -> Vec<Rec> {
             last: true,
             id: vec![1],
             su: vec![],
+            ce_at: None,
         },
     ];
     let mut children = n.children().to_vec();
@@ -778,6 +1121,7 @@ fn joliet_records(nodes: &[Node], d: usize) -> Vec<Rec> {
                 last: part + 1 == parts,
                 id: nodes[c].jid.clone(),
                 su: vec![],
+                ce_at: None,
             });
         }
     }
@@ -797,7 +1141,8 @@ fn pack(recs: &[Rec]) -> u32 {
     (at.div_ceil(SECTOR) * SECTOR) as u32
 }
 
-fn record_bytes(nodes: &[Node], r: &Rec, joliet: bool, empty: u32) -> Vec<u8> {
+/// The bytes of record `r`; `ce_base` is the continuation area's first sector.
+fn record_bytes(nodes: &[Node], r: &Rec, joliet: bool, empty: u32, ce_base: u32) -> Vec<u8> {
     let n = &nodes[r.node];
     let (extent, len, flags) = match (&n.kind, r.which) {
         (Kind::Dir(_), _) if joliet => (n.jextent, n.jdir_len, 2u8),
@@ -829,7 +1174,15 @@ fn record_bytes(nodes: &[Node], r: &Rec, joliet: bool, empty: u32) -> Vec<u8> {
     if r.id.len().is_multiple_of(2) {
         out.push(0);
     }
+    let su_at = out.len();
     out.extend_from_slice(&r.su);
+    if let Some(at) = r.ce_at {
+        let field = su_at + at + 4;
+        let rel = u32::from_le_bytes(out[field..field + 4].try_into().expect("4 bytes"));
+        let mut v = Vec::with_capacity(8);
+        both32(&mut v, ce_base + rel);
+        out[field..field + 8].copy_from_slice(&v);
+    }
     out.resize(l, 0);
     out
 }
@@ -840,11 +1193,12 @@ fn write_dir(
     recs: &[Rec],
     joliet: bool,
     empty: u32,
+    ce_base: u32,
 ) -> io::Result<()> {
     let start = w.offset();
     let mut at = 0u64;
     for r in recs {
-        let b = record_bytes(nodes, r, joliet, empty);
+        let b = record_bytes(nodes, r, joliet, empty, ce_base);
         if at % SECTOR + b.len() as u64 > SECTOR {
             let pad = SECTOR - at % SECTOR;
             w.zeros(pad)?;
@@ -940,10 +1294,31 @@ impl VolumeDescriptor {
     }
 }
 
+/// Output buffers in flight per image: one being filled, the others with the MD5 thread.
+const BUFFERS: usize = 3;
+
+/// Output buffers kept between images: a buffer is `BUF` bytes long from its first use on,
+/// so filling it again neither zeroes nor faults in fresh memory.
+static BUFFER_POOL: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+
+fn pooled_buffer() -> Vec<u8> {
+    let kept = BUFFER_POOL.lock().ok().and_then(|mut p| p.pop());
+    kept.unwrap_or_else(|| vec![0; BUF])
+}
+
+fn pool_buffers(bufs: impl IntoIterator<Item = Vec<u8>>) {
+    if let Ok(mut p) = BUFFER_POOL.lock() {
+        p.extend(bufs.into_iter().filter(|b| b.len() == BUF));
+        p.truncate(4 * BUFFERS);
+    }
+}
+
 /// The image's bytes on their way to the file, hashed for isomd5sum in its own chunks.
 struct Out {
     file: File,
+    /// `BUF` bytes, of which `len` are filled.
     buf: Vec<u8>,
+    len: usize,
     /// Bytes written to the file before `buf`.
     pos: u64,
     md5: Option<Md5Thread>,
@@ -961,8 +1336,11 @@ struct Md5Thread {
 
 impl Md5Thread {
     fn start(mut sums: Md5Sums) -> io::Result<Md5Thread> {
-        let (send, recv) = std::sync::mpsc::sync_channel::<(u64, Vec<u8>)>(2);
+        let (send, recv) = std::sync::mpsc::sync_channel::<(u64, Vec<u8>)>(BUFFERS);
         let (give_back, back) = std::sync::mpsc::channel();
+        for _ in 1..BUFFERS {
+            let _ = give_back.send(pooled_buffer());
+        }
         let done = std::thread::Builder::new()
             .name("iso-md5".into())
             .spawn(move || {
@@ -976,36 +1354,54 @@ impl Md5Thread {
         Ok(Md5Thread { send, back, done })
     }
 
-    /// Hands `buf` (at `offset` of the image) over; returns an empty buffer to fill next.
-    fn hash(&self, offset: u64, buf: Vec<u8>) -> io::Result<Vec<u8>> {
-        self.send
-            .send((offset, buf))
-            .map_err(|_| io::Error::other("the MD5 thread stopped"))?;
-        let mut next = self.back.try_recv().unwrap_or_default();
-        next.clear();
-        next.reserve(BUF);
+    /// Hands the first `len` bytes of `buf` (at `offset` of the image) over; returns a
+    /// buffer to fill next, once the thread is done with one.
+    fn hash(&self, offset: u64, mut buf: Vec<u8>, len: usize) -> io::Result<Vec<u8>> {
+        let stopped = || io::Error::other("the MD5 thread stopped");
+        if len < buf.len() {
+            // Only the last buffer of an image is short.
+            buf.truncate(len);
+        }
+        self.send.send((offset, buf)).map_err(|_| stopped())?;
+        let mut next = self.back.recv().map_err(|_| stopped())?;
+        next.resize(BUF, 0);
         Ok(next)
     }
 
     fn finish(self) -> io::Result<Md5Sums> {
         drop(self.send);
-        self.done
+        let sums = self
+            .done
             .join()
-            .map_err(|_| io::Error::other("the MD5 thread panicked"))?
+            .map_err(|_| io::Error::other("the MD5 thread panicked"))?;
+        pool_buffers(self.back.try_iter());
+        sums
     }
 }
 
 impl Out {
+    fn new(file: File, path: &Path, md5: Option<Md5Thread>) -> Out {
+        Out {
+            file,
+            buf: pooled_buffer(),
+            len: 0,
+            pos: 0,
+            md5,
+            path: path.to_path_buf(),
+        }
+    }
+
     fn offset(&self) -> u64 {
-        self.pos + self.buf.len() as u64
+        self.pos + self.len as u64
     }
 
     fn put(&mut self, mut bytes: &[u8]) -> io::Result<()> {
         while !bytes.is_empty() {
-            let n = (BUF - self.buf.len()).min(bytes.len());
-            self.buf.extend_from_slice(&bytes[..n]);
+            let n = (BUF - self.len).min(bytes.len());
+            self.buf[self.len..self.len + n].copy_from_slice(&bytes[..n]);
+            self.len += n;
             bytes = &bytes[n..];
-            if self.buf.len() == BUF {
+            if self.len == BUF {
                 self.flush()?;
             }
         }
@@ -1014,10 +1410,11 @@ impl Out {
 
     fn zeros(&mut self, mut n: u64) -> io::Result<()> {
         while n > 0 {
-            let k = ((BUF - self.buf.len()) as u64).min(n) as usize;
-            self.buf.resize(self.buf.len() + k, 0);
+            let k = ((BUF - self.len) as u64).min(n) as usize;
+            self.buf[self.len..self.len + k].fill(0);
+            self.len += k;
             n -= k as u64;
-            if self.buf.len() == BUF {
+            if self.len == BUF {
                 self.flush()?;
             }
         }
@@ -1043,13 +1440,11 @@ impl Out {
     fn copy_from(&mut self, src: &mut File, size: u64, path: &Path) -> io::Result<()> {
         let mut left = size;
         while left > 0 {
-            let start = self.buf.len();
-            let k = ((BUF - start) as u64).min(left) as usize;
-            self.buf.resize(start + k, 0);
+            let k = ((BUF - self.len) as u64).min(left) as usize;
             let mut got = 0;
             while got < k {
                 let r = src
-                    .read(&mut self.buf[start + got..start + k])
+                    .read(&mut self.buf[self.len + got..self.len + k])
                     .map_err(|e| err(path, e))?;
                 if r == 0 {
                     return Err(err(
@@ -1059,8 +1454,9 @@ impl Out {
                 }
                 got += r;
             }
+            self.len += k;
             left -= k as u64;
-            if self.buf.len() == BUF {
+            if self.len == BUF {
                 self.flush()?;
             }
         }
@@ -1068,24 +1464,72 @@ impl Out {
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        if self.len == 0 {
+            return Ok(());
+        }
         self.file
-            .write_all(&self.buf)
+            .write_all(&self.buf[..self.len])
             .map_err(|e| err(&self.path, e))?;
         let at = self.pos;
-        self.pos += self.buf.len() as u64;
-        match &self.md5 {
-            Some(m) => {
-                let full = std::mem::take(&mut self.buf);
-                self.buf = m.hash(at, full)?;
-            }
-            None => self.buf.clear(),
+        self.pos += self.len as u64;
+        if let Some(m) = &self.md5 {
+            let full = std::mem::take(&mut self.buf);
+            self.buf = m.hash(at, full, self.len)?;
         }
+        self.len = 0;
         Ok(())
     }
 
     fn finish(&mut self) -> io::Result<Option<Md5Sums>> {
         self.flush()?;
+        pool_buffers([std::mem::take(&mut self.buf)]);
         self.md5.take().map(Md5Thread::finish).transpose()
+    }
+}
+
+/// Opens the files of a tree by their directory's descriptor and name (no walk of the whole
+/// path per file), without updating their access time where the owner allows it.
+struct Opener {
+    dirs: std::collections::HashMap<usize, rustix::fd::OwnedFd>,
+    noatime: bool,
+}
+
+impl Opener {
+    fn new() -> Opener {
+        Opener {
+            dirs: Default::default(),
+            noatime: true,
+        }
+    }
+
+    fn open(&mut self, nodes: &[Node], f: usize) -> io::Result<File> {
+        use rustix::fs::{Mode, OFlags, openat};
+        let n = &nodes[f];
+        let dir = match self.dirs.entry(n.parent) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let path = &nodes[n.parent].disk;
+                let fd = rustix::fs::open(
+                    path,
+                    OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )
+                .map_err(|er| err(path, er.into()))?;
+                e.insert(fd)
+            }
+        };
+        let flags = OFlags::RDONLY | OFlags::CLOEXEC;
+        if self.noatime {
+            match openat(&*dir, n.name(), flags | OFlags::NOATIME, Mode::empty()) {
+                Ok(fd) => return Ok(File::from(fd)),
+                // O_NOATIME needs the file's owner (or CAP_FOWNER).
+                Err(rustix::io::Errno::PERM) => self.noatime = false,
+                Err(e) => return Err(err(&n.disk, e.into())),
+            }
+        }
+        openat(&*dir, n.name(), flags, Mode::empty())
+            .map(File::from)
+            .map_err(|e| err(&n.disk, e.into()))
     }
 }
 
@@ -1190,6 +1634,16 @@ mod tests {
             );
         }
         found
+    }
+
+    /// The image's tree, extracted by xorriso into `to`.
+    fn extract(iso: &Path, to: &Path) -> PathBuf {
+        run(Command::new("xorriso")
+            .args(["-osirrox", "on", "-indev"])
+            .arg(iso)
+            .args(["-extract", "/"])
+            .arg(to));
+        to.to_path_buf()
     }
 
     fn run(cmd: &mut Command) -> String {
@@ -1329,12 +1783,7 @@ mod tests {
         assert_eq!(jl.len(), w.paths.len());
 
         // Extracted, every file has its bytes, modes are rationalized, the link points on.
-        let x = dir.path().join("x");
-        run(Command::new("xorriso")
-            .args(["-osirrox", "on", "-indev"])
-            .arg(&iso)
-            .args(["-extract", "/"])
-            .arg(&x));
+        let x = extract(&iso, &dir.path().join("x"));
         for (rel, body) in &files {
             assert_eq!(&std::fs::read(x.join(&rel[1..])).unwrap(), body, "{rel}");
         }
@@ -1374,6 +1823,163 @@ mod tests {
         assert_eq!(e.kind(), io::ErrorKind::Interrupted);
         let e = write(&sub.join("f"), &iso, &opts(), &|| false).unwrap_err();
         assert!(e.to_string().contains("not a directory"), "{e}");
+    }
+
+    /// A compose-like tree whose packages are put on the image before the rest exists.
+    fn early_tree(root: &Path, src: &Path, n: usize) -> Vec<Early> {
+        std::fs::create_dir_all(src).unwrap();
+        let mut early = Vec::new();
+        for i in 0..n {
+            let name = format!("pkg-{i:04}-with-a-name-longer-than-37-bytes-1.0-1.noarch.rpm");
+            let letter = if i % 2 == 0 { "a" } else { "b" };
+            let body: Vec<u8> = (0..(i * 977 % 9000 + 1))
+                .map(|b| (b * 7 + i) as u8)
+                .collect();
+            let disk = src.join(&name);
+            std::fs::write(&disk, &body).unwrap();
+            let m = std::fs::metadata(&disk).unwrap();
+            let rel = format!("Packages/{letter}/{name}");
+            std::fs::create_dir_all(root.join("Packages").join(letter)).unwrap();
+            std::fs::hard_link(&disk, root.join(&rel)).unwrap();
+            early.push(Early {
+                rel,
+                disk,
+                size: m.len(),
+                mtime: m.mtime(),
+            });
+        }
+        early
+    }
+
+    fn expected(late_bytes: u64) -> Expected<'static> {
+        Expected {
+            dirs: &["repodata"],
+            files: &[".treeinfo", "media.repo"],
+            late_bytes,
+        }
+    }
+
+    #[test]
+    fn an_image_started_early_is_finished_with_the_whole_tree() {
+        if !(have("xorriso") && have("checkisomd5") && have("isoinfo")) {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("os");
+        let early = early_tree(&root, &dir.path().join("koji"), 300);
+        let iso = dir.path().join("early.iso");
+        let started = start(
+            &iso,
+            &opts(),
+            early,
+            &expected(64 * 1024),
+            std::sync::Arc::new(|| false),
+        )
+        .unwrap();
+        // The rest of the tree, made while the packages are written.
+        std::fs::create_dir_all(root.join("repodata")).unwrap();
+        std::fs::write(root.join("repodata/repomd.xml"), vec![b'r'; 5000]).unwrap();
+        std::fs::write(
+            root.join("repodata/0123-primary.xml.gz"),
+            vec![b'p'; 40_000],
+        )
+        .unwrap();
+        std::fs::write(root.join(".treeinfo"), b"[general]\n").unwrap();
+        std::fs::write(root.join("media.repo"), b"").unwrap();
+        let Finished::Written(w) = started.finish(&root, &|| false).unwrap() else {
+            panic!("the tree is the one expected");
+        };
+        assert_eq!(w.size, std::fs::metadata(&iso).unwrap().len());
+        run(Command::new("checkisomd5").arg(&iso));
+        let printed = run(Command::new("checkisomd5").arg("--md5sumonly").arg(&iso));
+        assert!(
+            printed.contains(w.implanted_md5.as_deref().unwrap()),
+            "{printed}"
+        );
+        let bytes = std::fs::read(&iso).unwrap();
+        assert_eq!(w.sha256, hex::encode(Sha256::digest(&bytes)));
+        // What the readers list is the tree, and what the one-pass writer lists.
+        let rr = run(Command::new("isoinfo").args(["-R", "-f", "-i"]).arg(&iso));
+        let mut rr: Vec<&str> = rr.lines().collect();
+        rr.sort();
+        assert_eq!(rr, w.paths);
+        let whole = write(&root, &dir.path().join("whole.iso"), &opts(), &|| false).unwrap();
+        assert_eq!(w.paths, whole.paths);
+        // The packages, Packages/{,a,b}, repodata and its two files, the two media files.
+        assert_eq!(w.paths.len(), 300 + 3 + 1 + 2 + 2);
+        // Every file, early or not, has its bytes.
+        let x = extract(&iso, &dir.path().join("x"));
+        for p in w.paths.iter().filter(|p| root.join(&p[1..]).is_file()) {
+            assert_eq!(
+                std::fs::read(x.join(&p[1..])).unwrap(),
+                std::fs::read(root.join(&p[1..])).unwrap(),
+                "{p}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_tree_that_differs_from_the_one_started_is_said_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let new = |name: &str, late: u64| {
+            let root = dir.path().join(name);
+            let early = early_tree(&root, &dir.path().join(format!("{name}-koji")), 40);
+            let iso = dir.path().join(format!("{name}.iso"));
+            let s = start(
+                &iso,
+                &opts(),
+                early,
+                &expected(late),
+                std::sync::Arc::new(|| false),
+            );
+            (root, s.unwrap())
+        };
+        // A directory that was not expected: the path tables hashed already are wrong.
+        let (root, s) = new("dir", 0);
+        std::fs::create_dir_all(root.join("repodata")).unwrap();
+        std::fs::create_dir_all(root.join("images")).unwrap();
+        match s.finish(&root, &|| false).unwrap() {
+            Finished::Differs(why) => assert!(why.contains("not the ones expected"), "{why}"),
+            Finished::Written(_) => panic!("an unexpected directory went unnoticed"),
+        }
+        // More data than allowed for.
+        let (root, s) = new("big", 0);
+        std::fs::create_dir_all(root.join("repodata")).unwrap();
+        std::fs::write(root.join("repodata/big"), vec![0u8; 2 << 20]).unwrap();
+        match s.finish(&root, &|| false).unwrap() {
+            Finished::Differs(why) => assert!(why.contains("sectors"), "{why}"),
+            Finished::Written(_) => panic!("an image too small went unnoticed"),
+        }
+        // An early file that is gone.
+        let (root, s) = new("gone", 0);
+        std::fs::create_dir_all(root.join("repodata")).unwrap();
+        std::fs::remove_file(
+            root.join("Packages/a")
+                .read_dir()
+                .unwrap()
+                .next()
+                .unwrap()
+                .unwrap()
+                .path(),
+        )
+        .unwrap();
+        match s.finish(&root, &|| false).unwrap() {
+            Finished::Differs(why) => assert!(why.contains("not in the tree"), "{why}"),
+            Finished::Written(_) => panic!("a missing file went unnoticed"),
+        }
+        // A cancel stops the early writer.
+        let root = dir.path().join("cancel");
+        let early = early_tree(&root, &dir.path().join("cancel-koji"), 5);
+        let s = start(
+            &dir.path().join("c.iso"),
+            &opts(),
+            early,
+            &expected(0),
+            std::sync::Arc::new(|| true),
+        )
+        .unwrap();
+        let e = s.finish(&root, &|| false).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::Interrupted);
     }
 
     #[test]

@@ -3,11 +3,14 @@
 //! of the `os` tree, and `Temporary/source/iso/<compose id>-Temporary-source-dvd1.iso` of
 //! `source/tree`: Rock Ridge and Joliet, isomd5sum's MD5 implanted, next to each ISO its
 //! `.manifest` (the sorted file list) and BSD-style `.SHA256SUM`, and a `SHA256SUM` per
-//! directory. The writer is `engine.iso_writer`: `native` (the default, `crate::iso9660`:
-//! one pass over the tree, the implanted MD5 computed while writing) or `xorriso` (Debian's
-//! `xorriso -as mkisofs`, then `implantisomd5`). The ISOs are made at once, one thread each;
-//! a cancel stops the writer between files and kills the tools. `boot.iso` is made by the
-//! configured external command.
+//! directory. The writer is `engine.iso_writer`: `native` (the default, `crate::iso9660`,
+//! the implanted MD5 computed while writing) or `xorriso` (Debian's `xorriso -as mkisofs`,
+//! then `implantisomd5`). The native ISOs are started in the tree phase ([`start_all`]: the
+//! volume descriptors and the packages' data, while the links, repodata and metadata are
+//! made) and finished here with the rest of the tree; an ISO whose tree turned out
+//! otherwise is written again in one pass. The ISOs are made at once, one thread each; a
+//! cancel stops the writers between files and kills the tools. `boot.iso` is made by the
+//! configured external command (and with it the ISOs are made after it, in one pass).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -66,15 +69,8 @@ impl Writer {
     }
 }
 
-/// Makes the DVD ISO of each `os` tree below `variant` and of `source/tree`.
-pub fn make_all(
-    variant: &Path,
-    arches: &[String],
-    compose_id: &str,
-    release_short: &str,
-    writer: Writer,
-    cancel: &Cancel,
-) -> Result<Vec<ImageRecord>, EngineError> {
+/// The DVD ISOs of a compose: of each `os` tree below `variant` and of `source/tree`.
+fn discs(variant: &Path, arches: &[String], compose_id: &str, release_short: &str) -> Vec<Disc> {
     let mut discs: Vec<Disc> = arches
         .iter()
         .map(|a| Disc {
@@ -96,10 +92,34 @@ pub fn make_all(
         rel_dir: format!("{VARIANT}/source/iso"),
         under: None,
     });
-    let made: Vec<Result<ImageRecord, EngineError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = discs
-            .iter()
-            .map(|d| scope.spawn(move || make_one(d, writer, cancel)))
+    discs
+}
+
+/// Makes the DVD ISO of each `os` tree below `variant` and of `source/tree`.
+pub fn make_all(
+    variant: &Path,
+    arches: &[String],
+    compose_id: &str,
+    release_short: &str,
+    writer: Writer,
+    cancel: &Cancel,
+) -> Result<Vec<ImageRecord>, EngineError> {
+    let discs = discs(variant, arches, compose_id, release_short);
+    let images = at_once(discs.iter(), |d| make_one(d, writer, cancel))?;
+    sum_dirs(&discs, &images)?;
+    Ok(images)
+}
+
+/// `make` of each item at once, one thread each.
+fn at_once<I: Send, T: Send>(
+    items: impl IntoIterator<Item = I>,
+    make: impl Fn(I) -> Result<T, EngineError> + Sync,
+) -> Result<Vec<T>, EngineError> {
+    let make = &make;
+    let made: Vec<Result<T, EngineError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .into_iter()
+            .map(|d| scope.spawn(move || make(d)))
             .collect();
         handles
             .into_iter()
@@ -109,10 +129,123 @@ pub fn make_all(
             })
             .collect()
     });
-    let images = made.into_iter().collect::<Result<Vec<_>, _>>()?;
-    // One SHA256SUM per directory, of the ISOs in it.
+    made.into_iter().collect()
+}
+
+/// The ISOs of a tree still being made (results `iso`, the native writer): each started
+/// with the packages of its tree as soon as the tree's plan is known, while the tree's links,
+/// repodata and metadata are written, and finished by [`Early::finish`] once the tree is
+/// whole.
+pub struct Early {
+    discs: Vec<(Disc, iso9660::Started)>,
+}
+
+/// What the tree phases add to an `os` tree or `source/tree` besides its packages: the
+/// repodata directory and the media files of the metadata phase.
+const EXPECTED: iso9660::Expected<'static> = iso9660::Expected {
+    dirs: &[super::repodata::DIR],
+    files: &super::metadata::MEDIA_FILES,
+    late_bytes: 0,
+};
+
+/// Starts the ISO of each `os` tree of `plan` and of its `source/tree` with the packages
+/// each will hold. The volume descriptors need the image's size before the repodata
+/// exists: it is allowed 64 KiB and a quarter of the packages' header bytes (createrepo_c's
+/// repodata of 2,000 rpmbuild-made RPMs is a tenth of them); a tree that needs more is
+/// written again in full by [`Early::finish`].
+pub fn start_all(
+    variant: &Path,
+    plan: &super::tree::Plan<'_>,
+    compose_id: &str,
+    release_short: &str,
+    cancel: &Cancel,
+) -> Result<Early, EngineError> {
+    let arches: Vec<String> = plan.arches.iter().map(|a| a.arch.to_string()).collect();
+    let mut started = Vec::new();
+    for d in discs(variant, &arches, compose_id, release_short) {
+        let repo = plan
+            .arches
+            .iter()
+            .find(|a| a.arch == d.arch)
+            .map_or(&plan.source, |a| &a.os);
+        let early: Vec<iso9660::Early> = repo
+            .pkgs
+            .iter()
+            .map(|s| {
+                let (size, mtime) = s.cand.stat.as_ref().map_or_else(
+                    || (s.pkg.size_package(), s.pkg.time_file()),
+                    |st| (st.size, st.mtime),
+                );
+                iso9660::Early {
+                    rel: s.pkg.location_href().to_string(),
+                    disk: s.cand.path.clone(),
+                    size,
+                    mtime: mtime as i64,
+                }
+            })
+            .collect();
+        let headers: u64 = repo
+            .pkgs
+            .iter()
+            .map(|s| {
+                let r = s.pkg.rpm_header_range();
+                r.end.saturating_sub(r.start)
+            })
+            .sum();
+        let expected = iso9660::Expected {
+            late_bytes: 64 * 1024 + headers / 4,
+            ..EXPECTED
+        };
+        std::fs::create_dir_all(&d.iso_dir)
+            .map_err(|e| EngineError(format!("{}: {e}", d.iso_dir.display())))?;
+        let flag = cancel.clone();
+        let s = iso9660::start(
+            &d.iso_dir.join(&d.file_name),
+            &native_options(&d),
+            early,
+            &expected,
+            std::sync::Arc::new(move || flag.is_cancelled()),
+        )
+        .map_err(|e| EngineError(format!("createiso {}: {e}", d.file_name)))?;
+        started.push((d, s));
+    }
+    Ok(Early { discs: started })
+}
+
+impl Early {
+    /// Completes each ISO with its whole tree, at once; an ISO whose tree differs from the
+    /// one it was started with is written again in full (and said in the returned notes).
+    pub fn finish(self, cancel: &Cancel) -> Result<(Vec<ImageRecord>, Vec<String>), EngineError> {
+        let made = at_once(self.discs, |(d, started)| {
+            let step = format!("createiso {}", d.file_name);
+            let finished = started.finish(&d.tree, &|| cancel.is_cancelled());
+            cancel.check()?;
+            let (image, note) = match finished.map_err(|e| EngineError(format!("{step}: {e}")))? {
+                iso9660::Finished::Written(w) => (native_record(&d, w)?, None),
+                iso9660::Finished::Differs(why) => (
+                    make_one(&d, Writer::Native, cancel)?,
+                    Some(format!("{}: written again in full ({why})", d.file_name)),
+                ),
+            };
+            Ok((d, image, note))
+        })?;
+        let mut discs = Vec::new();
+        let mut images = Vec::new();
+        let mut notes = Vec::new();
+        for (d, image, note) in made {
+            discs.push(d);
+            images.push(image);
+            notes.extend(note);
+        }
+        sum_dirs(&discs, &images)?;
+        Ok((images, notes))
+    }
+}
+
+/// One `SHA256SUM` per ISO directory, of the ISOs in it.
+fn sum_dirs(discs: &[Disc], images: &[ImageRecord]) -> Result<(), EngineError> {
     let mut per_dir: BTreeMap<&Path, String> = BTreeMap::new();
-    for (d, img) in discs.iter().zip(&images) {
+    for (d, img) in discs.iter().zip(images) {
         per_dir
             .entry(&d.iso_dir)
             .or_default()
@@ -122,7 +255,7 @@ pub fn make_all(
         let p = dir.join("SHA256SUM");
         std::fs::write(&p, text).map_err(|e| EngineError(format!("{}: {e}", p.display())))?;
     }
-    Ok(images)
+    Ok(())
 }
 
 /// `# <name>: <size> bytes` and `SHA256 (<name>) = <hex>`.
@@ -133,44 +266,56 @@ fn checksum_lines(name: &str, img: &ImageRecord) -> String {
     )
 }
 
+fn native_options(d: &Disc) -> iso9660::Options<'_> {
+    iso9660::Options {
+        volume_id: &d.volume_id,
+        system_id: "LINUX",
+        application_id: "COMPOSED",
+        implant_md5: true,
+        created: chrono::Utc::now().timestamp(),
+    }
+}
+
+/// The record of an ISO the native writer wrote, its manifest and `.SHA256SUM` beside it.
+fn native_record(d: &Disc, w: iso9660::Written) -> Result<ImageRecord, EngineError> {
+    let mut manifest = w.paths.join("\n");
+    manifest.push('\n');
+    let implant_md5 = w.implanted_md5.unwrap_or_default();
+    record(d, implant_md5, w.sha256, w.size, manifest)
+}
+
 fn make_one(d: &Disc, writer: Writer, cancel: &Cancel) -> Result<ImageRecord, EngineError> {
     let io = |p: &Path, e: std::io::Error| EngineError(format!("{}: {e}", p.display()));
     std::fs::create_dir_all(&d.iso_dir).map_err(|e| io(&d.iso_dir, e))?;
     let iso = d.iso_dir.join(&d.file_name);
     let step = format!("createiso {}", d.file_name);
-    let (implant_md5, sha256, size, manifest) = match writer {
+    match writer {
         Writer::Native => {
-            let opts = iso9660::Options {
-                volume_id: &d.volume_id,
-                system_id: "LINUX",
-                application_id: "COMPOSED",
-                implant_md5: true,
-                created: chrono::Utc::now().timestamp(),
-            };
-            let written = iso9660::write(&d.tree, &iso, &opts, &|| cancel.is_cancelled());
+            let written =
+                iso9660::write(&d.tree, &iso, &native_options(d), &|| cancel.is_cancelled());
             cancel.check()?;
-            let w = written.map_err(|e| EngineError(format!("{step}: {e}")))?;
-            let mut manifest = w.paths.join("\n");
-            manifest.push('\n');
-            (
-                w.implanted_md5.unwrap_or_default(),
-                w.sha256,
-                w.size,
-                manifest,
-            )
+            native_record(d, written.map_err(|e| EngineError(format!("{step}: {e}")))?)
         }
         Writer::Xorriso => {
             let implant_md5 = xorriso(d, &iso, &step, cancel)?;
             cancel.check()?;
             let (sha256, size) = sha256_file(&iso)?;
-            (
-                implant_md5,
-                sha256,
-                size,
-                manifest(&d.tree).map_err(|e| io(&d.tree, e))?,
-            )
+            let manifest = manifest(&d.tree).map_err(|e| io(&d.tree, e))?;
+            record(d, implant_md5, sha256, size, manifest)
         }
-    };
+    }
+}
+
+/// Writes the `.manifest` and `.SHA256SUM` of the ISO `d`; its record.
+fn record(
+    d: &Disc,
+    implant_md5: String,
+    sha256: String,
+    size: u64,
+    manifest: String,
+) -> Result<ImageRecord, EngineError> {
+    let io = |p: &Path, e: std::io::Error| EngineError(format!("{}: {e}", p.display()));
+    let iso = d.iso_dir.join(&d.file_name);
     let mtime = std::fs::metadata(&iso)
         .and_then(|m| m.modified())
         .map_err(|e| io(&iso, e))?

@@ -97,10 +97,11 @@ pub fn write(
             secs: now.as_secs(),
             micros: now.subsec_micros(),
         };
-        std::fs::write(dir.join(".treeinfo"), media.treeinfo()).map_err(io)?;
-        std::fs::write(dir.join(".discinfo"), media.discinfo()).map_err(io)?;
-        std::fs::write(dir.join("media.repo"), media.media_repo()).map_err(io)?;
-        files += 3;
+        let bodies = [media.treeinfo(), media.discinfo(), media.media_repo()];
+        for (name, body) in MEDIA_FILES.iter().zip(bodies) {
+            std::fs::write(dir.join(name), body).map_err(io)?;
+        }
+        files += MEDIA_FILES.len();
     }
     // The .repo file (URLs as the API shows them).
     let view = ComposeView::new(c, settings, false);
@@ -122,6 +123,9 @@ pub fn write(
     }
     Ok(files)
 }
+
+/// The files this phase writes into each `os` tree and `source/tree`.
+pub const MEDIA_FILES: [&str; 3] = [".treeinfo", ".discinfo", "media.repo"];
 
 /// What a tree's `.treeinfo`, `.discinfo` and `media.repo` say (release `<name> 1`).
 struct Media<'a> {

@@ -13,7 +13,8 @@
 //! 5. [`metadata`] — productmd, `COMPOSE_ID`, `STATUS`, the `.repo` file, the Koji event;
 //! 6. [`pungi_config`] — the Pungi configuration that would reproduce the compose;
 //! 7. [`iso`] — with results `iso` / `boot.iso`, once the tree is whole: Pungi's DVD ISOs of
-//!    each `os` tree and of `source/tree` (and `boot.iso` by a configured command);
+//!    each `os` tree and of `source/tree` (and `boot.iso` by a configured command); the
+//!    native writer starts each ISO with its packages during phase 3;
 //! 8. [`image`] — with results `raw`, `qcow2`, `oci`: disk and container images of the
 //!    packages installed from the tree by dnf, each with its manifests; then `images.json`;
 //!
@@ -288,6 +289,21 @@ fn files(job: &Job, mut candidates: Vec<pkgset::Candidate>) -> Result<usize, Eng
     let staging = tree::Staging::create(&layout::target_base(c, &job.settings), c.id, &job.host)?;
     let plan = tree::Plan::new(&selected, &job.arches);
     let variant = staging.variant();
+    // The ISOs start with the packages now, while the tree is made (see `iso::start_all`).
+    let early_isos = if wants(c, ResultKind::Iso)
+        && !wants(c, ResultKind::BootIso)
+        && iso_writer(job) == iso::Writer::Native
+    {
+        Some(iso::start_all(
+            &variant,
+            &plan,
+            &job.compose_id,
+            &short_name(c),
+            cancel,
+        )?)
+    } else {
+        None
+    };
     // The tree's hardlinks on a thread of their own while repodata and metadata are written
     // (a link costs the kernel tens of microseconds: on a big compose they take as long as
     // the repodata).
@@ -303,7 +319,7 @@ fn files(job: &Job, mut candidates: Vec<pkgset::Candidate>) -> Result<usize, Eng
         job.done("tree", linked?, t);
         Ok(())
     })?;
-    media(job, staging.root(), &variant, &plan)?;
+    media(job, staging.root(), &variant, &plan, early_isos)?;
 
     let t = job.start("publish");
     job.progress.publishing(staging.root())?;
@@ -317,15 +333,26 @@ fn wants(c: &Compose, r: ResultKind) -> bool {
     c.results & r.code() != 0
 }
 
-/// Phases 7 and 8 into the whole tree at `root`: the ISOs, the images, then `images.json`.
+fn iso_writer(job: &Job) -> iso::Writer {
+    iso::Writer::parse(&job.settings.engine.iso_writer).unwrap_or(iso::Writer::Native)
+}
+
+/// The release short name of compose `c` (volume ids).
+fn short_name(c: &Compose) -> String {
+    layout::compose_name(c.id).chars().take(16).collect()
+}
+
+/// Phases 7 and 8 into the whole tree at `root`: the ISOs (finishing those started early),
+/// the images, then `images.json`.
 fn media(
     job: &Job,
     root: &std::path::Path,
     variant: &std::path::Path,
     plan: &tree::Plan<'_>,
+    early_isos: Option<iso::Early>,
 ) -> Result<(), EngineError> {
     let c = &job.compose;
-    let short: String = layout::compose_name(c.id).chars().take(16).collect();
+    let short = short_name(c);
     let mut images = Vec::new();
     if wants(c, ResultKind::Iso) || wants(c, ResultKind::BootIso) {
         let t = job.start("createiso");
@@ -338,13 +365,19 @@ fn media(
                 &job.cancel,
             )?);
         }
-        if wants(c, ResultKind::Iso) {
+        if let Some(early) = early_isos {
+            let (made, notes) = early.finish(&job.cancel)?;
+            for n in notes {
+                job.note(Level::Info, "createiso", &n);
+            }
+            images.extend(made);
+        } else if wants(c, ResultKind::Iso) {
             images.extend(iso::make_all(
                 variant,
                 &job.arches,
                 &job.compose_id,
                 &short,
-                iso::Writer::parse(&job.settings.engine.iso_writer).unwrap_or(iso::Writer::Native),
+                iso_writer(job),
                 &job.cancel,
             )?);
         }

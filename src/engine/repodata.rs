@@ -20,6 +20,8 @@ use crate::config::EngineSettings;
 
 /// Where a repository's `modules.yaml` goes (below the repository).
 pub const MODULES_HREF: &str = "repodata/modules.yaml.gz";
+/// The directory of a repository's metadata.
+pub const DIR: &str = "repodata";
 
 /// Writes every repository of `plan` below `variant`, with the `modules.yaml` text of the
 /// repositories `modules` names (by their path below the variant); returns how many.
@@ -88,7 +90,7 @@ fn write_repo(
     }
     if let Some(text) = modules_yaml {
         let path = dir.join(MODULES_HREF);
-        std::fs::create_dir_all(dir.join("repodata")).map_err(|e| err(&e))?;
+        std::fs::create_dir_all(dir.join(DIR)).map_err(|e| err(&e))?;
         let f = std::fs::File::create(&path).map_err(|e| err(&e))?;
         let mut gz = flate2::write::GzEncoder::new(f, flate2::Compression::default());
         gz.write_all(text.as_bytes()).map_err(|e| err(&e))?;

@@ -147,6 +147,12 @@ async fn iso_result_makes_pungis_dvd_isos_that_dnf_installs_from() {
         check_iso(&src_iso, &variant.join("source/tree")),
         format!("odcs-{id}-1 Temporary.src")
     );
+    // Both ISOs were started with their packages during the tree phase and finished on the
+    // whole tree: an ISO whose tree differs from the one expected is written again in full,
+    // and the compose's log says so.
+    let log = std::fs::read_to_string(tree(&e.app, id).join("pungi-stderr.log")).unwrap();
+    assert!(log.contains("createiso"), "{log}");
+    assert!(!log.contains("written again in full"), "{log}");
     // The trees' media files (pungi.md §5.5).
     let discinfo = std::fs::read_to_string(variant.join("x86_64/os/.discinfo")).unwrap();
     let lines: Vec<&str> = discinfo.lines().collect();
