@@ -182,8 +182,6 @@ pub fn start(
     expected: &Expected,
     cancelled: std::sync::Arc<dyn Fn() -> bool + Send + Sync>,
 ) -> io::Result<Started> {
-    let mut nodes = expected_tree(&early, expected, opts.created)?;
-    assign_ids(&mut nodes);
     let mut at = FIRST_DATA_SECTOR;
     let mut extents = std::collections::HashMap::with_capacity(early.len());
     for e in &early {
@@ -192,11 +190,8 @@ pub fn start(
             .checked_add(sectors(e.size))
             .ok_or_else(|| invalid("the tree is too large for ISO 9660".into()))?;
     }
-    for n in nodes.iter_mut() {
-        if let Some(&(extent, _, _)) = n.rel.strip_prefix('/').and_then(|r| extents.get(r)) {
-            n.extent = extent;
-        }
-    }
+    let mut nodes = expected_tree(&extents, expected, opts.created)?;
+    assign_ids(&mut nodes);
     let layout = lay_out(&mut nodes, at)?;
     let total = layout
         .tail_end
@@ -210,11 +205,12 @@ pub fn start(
     let writer = std::thread::Builder::new()
         .name("iso-early".into())
         .spawn(move || {
+            let mut noatime = true;
             for e in &early {
                 if stopped.load(std::sync::atomic::Ordering::Relaxed) || cancelled() {
                     return Err(io::Error::new(io::ErrorKind::Interrupted, "canceled"));
                 }
-                let mut src = open_noatime(&e.disk)?;
+                let mut src = open_read(rustix::fs::CWD, &e.disk, &mut noatime, &e.disk)?;
                 w.copy_from(&mut src, e.size, &e.disk)?;
                 w.pad_sector()?;
             }
@@ -239,13 +235,8 @@ impl Started {
             .map_err(|_| io::Error::other("the ISO writer panicked"))??;
         let mut nodes = scan(tree, &self.early)?;
         assign_ids(&mut nodes);
-        let mut found = 0;
-        for n in nodes.iter_mut().filter(|n| matches!(n.kind, Kind::File(_))) {
-            if let Some(&(extent, _, _)) = n.rel.strip_prefix('/').and_then(|r| self.early.get(r)) {
-                n.extent = extent;
-                found += 1;
-            }
-        }
+        // Only the early files have an extent before the layout.
+        let found = nodes.iter().filter(|n| n.extent != 0).count();
         if found != self.early.len() {
             return Ok(Finished::Differs(format!(
                 "{} of the {} files written early are not in the tree",
@@ -280,48 +271,52 @@ impl Drop for Started {
     }
 }
 
-/// The tree `start` is told of, as nodes: the early files, their directories, and what
-/// is expected in the root.
-fn expected_tree(early: &[Early], expected: &Expected, time: i64) -> io::Result<Vec<Node>> {
-    let mut nodes = vec![Node::new(
+/// The tree `start` is told of, as nodes: the early files (by path: extent, size, mtime),
+/// their directories, and what is expected in the root.
+fn expected_tree(
+    early: &std::collections::HashMap<String, (u32, u64, i64)>,
+    expected: &Expected,
+    time: i64,
+) -> io::Result<Vec<Node>> {
+    type Dirs = std::collections::HashMap<String, usize>;
+    fn add(nodes: &mut Vec<Node>, parent: usize, rel: &str, kind: Kind, mode: u32) -> usize {
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        let i = nodes.len();
+        let n = Node::new(name.into(), format!("/{rel}"), kind, mode, 0, parent);
+        nodes.push(n);
+        if let Kind::Dir(c) = &mut nodes[parent].kind {
+            c.push(i);
+        }
+        i
+    }
+    fn dir_of(nodes: &mut Vec<Node>, dirs: &mut Dirs, rel: &str) -> usize {
+        if let Some(&d) = dirs.get(rel) {
+            return d;
+        }
+        let parent = rel.rsplit_once('/').map_or("", |(p, _)| p);
+        let p = dir_of(nodes, dirs, parent);
+        let i = add(nodes, p, rel, Kind::Dir(vec![]), 0o040_555);
+        dirs.insert(rel.to_string(), i);
+        i
+    }
+    let root = Node::new(
         PathBuf::new(),
         String::new(),
         Kind::Dir(vec![]),
         0o040_555,
         time,
         0,
-    )];
-    let mut dirs: std::collections::HashMap<String, usize> = [(String::new(), 0)].into();
-    fn dir_of(
-        nodes: &mut Vec<Node>,
-        dirs: &mut std::collections::HashMap<String, usize>,
-        rel: &str,
-    ) -> usize {
-        if let Some(&d) = dirs.get(rel) {
-            return d;
-        }
-        let (parent, name) = rel.rsplit_once('/').unwrap_or(("", rel));
-        let p = dir_of(nodes, dirs, parent);
-        let i = nodes.len();
-        nodes.push(Node::new(
-            PathBuf::from(name),
-            format!("/{rel}"),
-            Kind::Dir(vec![]),
-            0o040_555,
-            0,
-            p,
-        ));
-        if let Kind::Dir(c) = &mut nodes[p].kind {
-            c.push(i);
-        }
-        dirs.insert(rel.to_string(), i);
-        i
-    }
-    let files = early
+    );
+    let mut nodes = vec![root];
+    let mut dirs: Dirs = [(String::new(), 0)].into();
+    // In the order `scan` finds them, so that clashing identifiers are numbered alike.
+    let mut files: Vec<(&str, u32, u64)> = early
         .iter()
-        .map(|e| (e.rel.as_str(), e.size))
-        .chain(expected.files.iter().map(|f| (*f, 0)));
-    for (rel, size) in files {
+        .map(|(rel, &(extent, size, _))| (rel.as_str(), extent, size))
+        .chain(expected.files.iter().map(|f| (*f, 0, 0)))
+        .collect();
+    files.sort_unstable_by_key(|f| f.0.as_bytes());
+    for (rel, extent, size) in files {
         if rel.is_empty()
             || rel.starts_with('/')
             || rel
@@ -330,20 +325,10 @@ fn expected_tree(early: &[Early], expected: &Expected, time: i64) -> io::Result<
         {
             return Err(invalid(format!("{rel:?}: not a relative path in the tree")));
         }
-        let (parent, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+        let parent = rel.rsplit_once('/').map_or("", |(p, _)| p);
         let p = dir_of(&mut nodes, &mut dirs, parent);
-        let i = nodes.len();
-        nodes.push(Node::new(
-            PathBuf::from(name),
-            format!("/{rel}"),
-            Kind::File(size),
-            0o100_444,
-            0,
-            p,
-        ));
-        if let Kind::Dir(c) = &mut nodes[p].kind {
-            c.push(i);
-        }
+        let f = add(&mut nodes, p, rel, Kind::File(size), 0o100_444);
+        nodes[f].extent = extent;
     }
     for d in expected.dirs {
         dir_of(&mut nodes, &mut dirs, d);
@@ -413,8 +398,7 @@ struct Layout {
     ce: Vec<u8>,
     ce_base: u32,
     files: Vec<usize>,
-    /// The sector of empty files: the first after the data.
-    empty: u32,
+    /// The first sector after the data; also where empty files point.
     tail_end: u32,
 }
 
@@ -497,7 +481,6 @@ fn lay_out(nodes: &mut [Node], tail_start: u32) -> io::Result<Layout> {
         ce,
         ce_base,
         files,
-        empty: cur,
         tail_end: cur,
     })
 }
@@ -527,17 +510,17 @@ fn write_tail(
 ) -> io::Result<()> {
     let base = layout.ce_base;
     debug_assert_eq!(w.offset(), layout.head.root_extent as u64 * SECTOR);
-    write_dir(w, nodes, &layout.precs[0], false, layout.empty, base)?;
-    write_dir(w, nodes, &layout.jrecs[0], true, layout.empty, base)?;
+    write_dir(w, nodes, &layout.precs[0], false, layout.tail_end, base)?;
+    write_dir(w, nodes, &layout.jrecs[0], true, layout.tail_end, base)?;
     for table in &layout.tables {
         w.put(table)?;
         w.pad_sector()?;
     }
     for recs in &layout.precs[1..] {
-        write_dir(w, nodes, recs, false, layout.empty, base)?;
+        write_dir(w, nodes, recs, false, layout.tail_end, base)?;
     }
     for recs in &layout.jrecs[1..] {
-        write_dir(w, nodes, recs, true, layout.empty, base)?;
+        write_dir(w, nodes, recs, true, layout.tail_end, base)?;
     }
     debug_assert_eq!(w.offset(), base as u64 * SECTOR);
     w.put(&layout.ce)?;
@@ -584,14 +567,26 @@ fn seal(mut w: Out, total: u32, nodes: Vec<Node>) -> io::Result<Written> {
     })
 }
 
-fn open_noatime(path: &Path) -> io::Result<File> {
-    use rustix::fs::{Mode, OFlags, open};
+/// Opens `name` (relative to `dir`, or absolute) to read, with `O_NOATIME` while `noatime`
+/// holds: it needs the file's owner (or CAP_FOWNER), and the first refusal turns it off.
+fn open_read(
+    dir: impl rustix::fd::AsFd,
+    name: &Path,
+    noatime: &mut bool,
+    shown: &Path,
+) -> io::Result<File> {
+    use rustix::fs::{Mode, OFlags, openat};
     let flags = OFlags::RDONLY | OFlags::CLOEXEC;
-    match open(path, flags | OFlags::NOATIME, Mode::empty()) {
-        Ok(fd) => Ok(File::from(fd)),
-        Err(rustix::io::Errno::PERM) => File::open(path).map_err(|e| err(path, e)),
-        Err(e) => Err(err(path, e.into())),
+    if *noatime {
+        match openat(&dir, name, flags | OFlags::NOATIME, Mode::empty()) {
+            Ok(fd) => return Ok(File::from(fd)),
+            Err(rustix::io::Errno::PERM) => *noatime = false,
+            Err(e) => return Err(err(shown, e.into())),
+        }
     }
+    openat(&dir, name, flags, Mode::empty())
+        .map(File::from)
+        .map_err(|e| err(shown, e.into()))
 }
 
 fn sectors(bytes: u64) -> u32 {
@@ -599,7 +594,7 @@ fn sectors(bytes: u64) -> u32 {
 }
 
 /// The nodes of `tree`, breadth first. Files in `early` (by path in the tree: extent, size,
-/// mtime) are taken as told, without a `stat`.
+/// mtime) are taken as told, without a `stat`, their extent set.
 fn scan(
     tree: &Path,
     early: &std::collections::HashMap<String, (u32, u64, i64)>,
@@ -630,12 +625,14 @@ fn scan(
             for e in entries {
                 let path = e.path();
                 let rel = format!("{}/{}", nodes[i].rel, e.file_name().to_string_lossy());
-                if let Some(&(_, size, mtime)) = early.get(&rel[1..])
+                if let Some(&(extent, size, mtime)) = early.get(&rel[1..])
                     && e.file_type().is_ok_and(|t| t.is_file())
                 {
                     children.push(nodes.len());
                     let kind = Kind::File(size);
-                    nodes.push(Node::new(path, rel, kind, 0o100_444, mtime, i));
+                    let mut n = Node::new(path, rel, kind, 0o100_444, mtime, i);
+                    n.extent = extent;
+                    nodes.push(n);
                     continue;
                 }
                 let m = e.metadata().map_err(|er| err(&path, er))?;
@@ -1503,7 +1500,7 @@ impl Opener {
     }
 
     fn open(&mut self, nodes: &[Node], f: usize) -> io::Result<File> {
-        use rustix::fs::{Mode, OFlags, openat};
+        use rustix::fs::{Mode, OFlags};
         let n = &nodes[f];
         let dir = match self.dirs.entry(n.parent) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
@@ -1518,18 +1515,8 @@ impl Opener {
                 e.insert(fd)
             }
         };
-        let flags = OFlags::RDONLY | OFlags::CLOEXEC;
-        if self.noatime {
-            match openat(&*dir, n.name(), flags | OFlags::NOATIME, Mode::empty()) {
-                Ok(fd) => return Ok(File::from(fd)),
-                // O_NOATIME needs the file's owner (or CAP_FOWNER).
-                Err(rustix::io::Errno::PERM) => self.noatime = false,
-                Err(e) => return Err(err(&n.disk, e.into())),
-            }
-        }
-        openat(&*dir, n.name(), flags, Mode::empty())
-            .map(File::from)
-            .map_err(|e| err(&n.disk, e.into()))
+        let name = Path::new(std::ffi::OsStr::from_bytes(n.name()));
+        open_read(&*dir, name, &mut self.noatime, &n.disk)
     }
 }
 

@@ -140,14 +140,6 @@ pub struct Early {
     discs: Vec<(Disc, iso9660::Started)>,
 }
 
-/// What the tree phases add to an `os` tree or `source/tree` besides its packages: the
-/// repodata directory and the media files of the metadata phase.
-const EXPECTED: iso9660::Expected<'static> = iso9660::Expected {
-    dirs: &[super::repodata::DIR],
-    files: &super::metadata::MEDIA_FILES,
-    late_bytes: 0,
-};
-
 /// Starts the ISO of each `os` tree of `plan` and of its `source/tree` with the packages
 /// each will hold. The volume descriptors need the image's size before the repodata
 /// exists: it is allowed 64 KiB and a quarter of the packages' header bytes (createrepo_c's
@@ -168,33 +160,28 @@ pub fn start_all(
             .iter()
             .find(|a| a.arch == d.arch)
             .map_or(&plan.source, |a| &a.os);
-        let early: Vec<iso9660::Early> = repo
-            .pkgs
-            .iter()
-            .map(|s| {
-                let (size, mtime) = s.cand.stat.as_ref().map_or_else(
-                    || (s.pkg.size_package(), s.pkg.time_file()),
-                    |st| (st.size, st.mtime),
-                );
-                iso9660::Early {
-                    rel: s.pkg.location_href().to_string(),
-                    disk: s.cand.path.clone(),
-                    size,
-                    mtime: mtime as i64,
-                }
-            })
-            .collect();
-        let headers: u64 = repo
-            .pkgs
-            .iter()
-            .map(|s| {
-                let r = s.pkg.rpm_header_range();
-                r.end.saturating_sub(r.start)
-            })
-            .sum();
+        let mut early = Vec::with_capacity(repo.pkgs.len());
+        let mut headers = 0;
+        for s in &repo.pkgs {
+            let (size, mtime) = s.cand.stat.as_ref().map_or_else(
+                || (s.pkg.size_package(), s.pkg.time_file()),
+                |st| (st.size, st.mtime),
+            );
+            early.push(iso9660::Early {
+                rel: s.pkg.location_href().to_string(),
+                disk: s.cand.path.clone(),
+                size,
+                mtime: mtime as i64,
+            });
+            let r = s.pkg.rpm_header_range();
+            headers += r.end.saturating_sub(r.start);
+        }
+        // What the tree phases add besides the packages: the repodata directory and the
+        // media files of the metadata phase.
         let expected = iso9660::Expected {
+            dirs: &[super::repodata::DIR],
+            files: &super::metadata::MEDIA_FILES,
             late_bytes: 64 * 1024 + headers / 4,
-            ..EXPECTED
         };
         std::fs::create_dir_all(&d.iso_dir)
             .map_err(|e| EngineError(format!("{}: {e}", d.iso_dir.display())))?;
