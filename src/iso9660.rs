@@ -9,7 +9,8 @@
 //! last 15 sectors, read in 32 KiB chunks with the application-use field blank, 20 fragment
 //! sums) is computed from the bytes as they are written and implanted at the end, so
 //! `checkisomd5` verifies the image without a second tool reading it all again. The SHA-256
-//! of the finished image is computed last.
+//! of the finished image is computed last: from memory for an image of up to `KEEP_MAX`
+//! (whose buffers are kept, and which is written with `O_DIRECT`), else read back.
 //!
 //! Layout: system area (16 zero sectors), primary, Joliet and terminating volume descriptors,
 //! the data of the files written early ([`start`]; none for [`write`]), the two root
@@ -24,7 +25,7 @@
 //! Joliet accept them.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
@@ -53,11 +54,12 @@ const MIN_SECTORS: u32 = 512;
 const BUF: usize = 64 * MD5_CHUNK as usize;
 
 /// What goes into the volume descriptors.
-pub struct Options<'a> {
+#[derive(Clone)]
+pub struct Options {
     /// At most 32 characters (16 in the Joliet descriptor).
-    pub volume_id: &'a str,
-    pub system_id: &'a str,
-    pub application_id: &'a str,
+    pub volume_id: String,
+    pub system_id: String,
+    pub application_id: String,
     /// Implant isomd5sum's MD5 into the application-use field.
     pub implant_md5: bool,
     /// The volume's creation time, seconds since the epoch.
@@ -118,11 +120,22 @@ pub fn write(
     opts: &Options,
     cancelled: &dyn Fn() -> bool,
 ) -> io::Result<Written> {
+    write_keeping(tree, out, opts, cancelled, KEEP_MAX)
+}
+
+/// [`write`], the image kept in memory when it is at most `keep_max` bytes.
+fn write_keeping(
+    tree: &Path,
+    out: &Path,
+    opts: &Options,
+    cancelled: &dyn Fn() -> bool,
+    keep_max: u64,
+) -> io::Result<Written> {
     let mut nodes = scan(tree, &Default::default())?;
     assign_ids(&mut nodes);
     let layout = lay_out(&mut nodes, FIRST_DATA_SECTOR)?;
     let total = (layout.tail_end + PAD_SECTORS).max(MIN_SECTORS);
-    let mut w = create(out, opts, total)?;
+    let mut w = create(out, opts, total, keep_max)?;
     w.put(&layout.head.render(opts, total, nodes[0].mtime))?;
     write_tail(&mut w, &nodes, &layout, cancelled)?;
     seal(w, total, nodes)
@@ -140,9 +153,10 @@ pub struct Early {
 
 /// What the tree will hold besides the early files, by name: directories and files of its
 /// root (their contents may be anything), and about how many bytes of file data they add.
-pub struct Expected<'a> {
-    pub dirs: &'a [&'a str],
-    pub files: &'a [&'a str],
+#[derive(Clone, Copy)]
+pub struct Expected {
+    pub dirs: &'static [&'static str],
+    pub files: &'static [&'static str],
     pub late_bytes: u64,
 }
 
@@ -157,8 +171,15 @@ pub struct Expected<'a> {
 /// not expected, more data than the allowance) it answers [`Finished::Differs`] and the
 /// caller writes the image again with [`write`].
 pub struct Started {
-    writer: Option<std::thread::JoinHandle<io::Result<Out>>>,
+    writer: Option<std::thread::JoinHandle<io::Result<EarlyWritten>>>,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// What the early writer leaves for [`Started::finish`]: the image so far, the volume
+/// descriptors' values and size it was started with, the early files by path (extent, size,
+/// mtime).
+struct EarlyWritten {
+    w: Out,
     head: Head,
     total: u32,
     early: std::collections::HashMap<String, (u32, u64, i64)>,
@@ -172,9 +193,10 @@ pub enum Finished {
     Differs(String),
 }
 
-/// Starts the image of a tree that is still being made: writes its volume descriptors and
-/// the data of `early` (on a thread of its own, the implanted MD5 computed on another).
-/// `cancelled` is asked between files.
+/// Starts the image of a tree that is still being made: on a thread of its own (the
+/// implanted MD5 computed on another), lays the expected tree out, writes the volume
+/// descriptors and the data of `early`. `cancelled` is asked between files; errors are
+/// [`Started::finish`]'s.
 pub fn start(
     out: &Path,
     opts: &Options,
@@ -182,9 +204,40 @@ pub fn start(
     expected: &Expected,
     cancelled: std::sync::Arc<dyn Fn() -> bool + Send + Sync>,
 ) -> io::Result<Started> {
+    let (out, opts, expected) = (out.to_path_buf(), opts.clone(), *expected);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopped = stop.clone();
+    let writer = std::thread::Builder::new()
+        .name("iso-early".into())
+        .spawn(move || {
+            let mut started = begin(&out, &opts, &early, &expected)?;
+            let mut noatime = true;
+            for e in &early {
+                if stopped.load(std::sync::atomic::Ordering::Relaxed) || cancelled() {
+                    return Err(io::Error::new(io::ErrorKind::Interrupted, "canceled"));
+                }
+                let mut src = open_read(rustix::fs::CWD, &e.disk, &mut noatime, &e.disk)?;
+                started.w.copy_from(&mut src, e.size, &e.disk)?;
+                started.w.pad_sector()?;
+            }
+            Ok(started)
+        })?;
+    Ok(Started {
+        writer: Some(writer),
+        stop,
+    })
+}
+
+/// The image file of the tree expected, its volume descriptors written.
+fn begin(
+    out: &Path,
+    opts: &Options,
+    early: &[Early],
+    expected: &Expected,
+) -> io::Result<EarlyWritten> {
     let mut at = FIRST_DATA_SECTOR;
     let mut extents = std::collections::HashMap::with_capacity(early.len());
-    for e in &early {
+    for e in early {
         extents.insert(e.rel.clone(), (at, e.size, e.mtime));
         at = at
             .checked_add(sectors(e.size))
@@ -198,27 +251,10 @@ pub fn start(
         .checked_add(sectors(expected.late_bytes) + PAD_SECTORS)
         .ok_or_else(|| invalid("the tree is too large for ISO 9660".into()))?
         .max(MIN_SECTORS);
-    let mut w = create(out, opts, total)?;
+    let mut w = create(out, opts, total, KEEP_MAX)?;
     w.put(&layout.head.render(opts, total, nodes[0].mtime))?;
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let stopped = stop.clone();
-    let writer = std::thread::Builder::new()
-        .name("iso-early".into())
-        .spawn(move || {
-            let mut noatime = true;
-            for e in &early {
-                if stopped.load(std::sync::atomic::Ordering::Relaxed) || cancelled() {
-                    return Err(io::Error::new(io::ErrorKind::Interrupted, "canceled"));
-                }
-                let mut src = open_read(rustix::fs::CWD, &e.disk, &mut noatime, &e.disk)?;
-                w.copy_from(&mut src, e.size, &e.disk)?;
-                w.pad_sector()?;
-            }
-            Ok(w)
-        })?;
-    Ok(Started {
-        writer: Some(writer),
-        stop,
+    Ok(EarlyWritten {
+        w,
         head: layout.head,
         total,
         early: extents,
@@ -230,35 +266,40 @@ impl Started {
     /// to [`start`] (their sizes are not read again).
     pub fn finish(mut self, tree: &Path, cancelled: &dyn Fn() -> bool) -> io::Result<Finished> {
         let writer = self.writer.take().expect("joined once");
-        let mut w = writer
+        let EarlyWritten {
+            mut w,
+            head,
+            total,
+            early,
+        } = writer
             .join()
             .map_err(|_| io::Error::other("the ISO writer panicked"))??;
-        let mut nodes = scan(tree, &self.early)?;
+        let mut nodes = scan(tree, &early)?;
         assign_ids(&mut nodes);
         // Only the early files have an extent before the layout.
         let found = nodes.iter().filter(|n| n.extent != 0).count();
-        if found != self.early.len() {
+        if found != early.len() {
             return Ok(Finished::Differs(format!(
                 "{} of the {} files written early are not in the tree",
-                self.early.len() - found,
-                self.early.len()
+                early.len() - found,
+                early.len()
             )));
         }
         let layout = lay_out(&mut nodes, w.offset().div_ceil(SECTOR) as u32)?;
-        if layout.head != self.head {
+        if layout.head != head {
             return Ok(Finished::Differs(
                 "the tree's root or directories are not the ones expected".into(),
             ));
         }
-        if layout.tail_end as u64 + SKIPSECTORS > self.total as u64 {
+        if layout.tail_end as u64 + SKIPSECTORS > total as u64 {
             return Ok(Finished::Differs(format!(
                 "the tree needs {} sectors, the image started has {}",
                 layout.tail_end as u64 + SKIPSECTORS,
-                self.total
+                total
             )));
         }
         write_tail(&mut w, &nodes, &layout, cancelled)?;
-        seal(w, self.total, nodes).map(Finished::Written)
+        seal(w, total, nodes).map(Finished::Written)
     }
 }
 
@@ -485,20 +526,51 @@ fn lay_out(nodes: &mut [Node], tail_start: u32) -> io::Result<Layout> {
     })
 }
 
-fn create(out: &Path, opts: &Options, total: u32) -> io::Result<Out> {
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(out)
-        .map_err(|e| err(out, e))?;
+/// The image file, its buffers kept when it is at most `keep_max` bytes, and then written
+/// with `O_DIRECT` where the file system allows it.
+fn create(out: &Path, opts: &Options, total: u32, keep_max: u64) -> io::Result<Out> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let size = total as u64 * SECTOR;
+    let keep = size <= keep_max;
+    let open = |flags: rustix::fs::OFlags| {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .custom_flags(flags.bits() as i32)
+            .open(out)
+    };
+    let (file, direct) = match keep.then(|| open(rustix::fs::OFlags::DIRECT)) {
+        Some(Ok(f)) => (f, true),
+        Some(Err(e)) if e.raw_os_error() != Some(rustix::io::Errno::INVAL.raw_os_error()) => {
+            return Err(err(out, e));
+        }
+        _ => (
+            open(rustix::fs::OFlags::empty()).map_err(|e| err(out, e))?,
+            false,
+        ),
+    };
+    if direct {
+        // Blocks allocated at once, not write by write; not every file system can.
+        let _ = rustix::fs::fallocate(&file, rustix::fs::FallocateFlags::empty(), 0, size);
+    }
     let md5 = if opts.implant_md5 {
-        Some(Md5Thread::start(Md5Sums::new(total as u64 * SECTOR)?)?)
+        Some(Md5Thread::start(Md5Sums::new(size)?, keep)?)
     } else {
         None
     };
-    Ok(Out::new(file, out, md5))
+    let kept = (keep && md5.is_none()).then(Vec::new);
+    Ok(Out {
+        file,
+        buf: pooled_buffer(),
+        len: 0,
+        pos: 0,
+        md5,
+        direct,
+        kept,
+        path: out.to_path_buf(),
+    })
 }
 
 /// Everything of `layout` after the early data, from the current offset on.
@@ -545,18 +617,34 @@ fn write_tail(
 /// Pads the image to `total` sectors, implants the MD5 and hashes the whole.
 fn seal(mut w: Out, total: u32, nodes: Vec<Node>) -> io::Result<Written> {
     w.pad_to(total)?;
-    let md5 = w.finish()?;
+    let (md5, mut kept) = w.finish()?;
     let implanted_md5 = match md5 {
         Some(sums) => {
             let (hex, appdata) = sums.appdata()?;
-            w.file
-                .write_all_at(&appdata, 16 * SECTOR + APPDATA_OFFSET)
-                .map_err(|e| err(&w.path, e))?;
+            let at = (16 * SECTOR + APPDATA_OFFSET) as usize;
+            match kept.first_mut() {
+                // The primary volume descriptor's sector again, whole (as `O_DIRECT` wants).
+                Some((first, _)) => {
+                    first.bytes_mut()[at..at + APPDATA_SIZE].copy_from_slice(&appdata);
+                    let pvd = 16 * SECTOR as usize..17 * SECTOR as usize;
+                    w.write_at(&first.bytes()[pvd.clone()], pvd.start as u64)?;
+                }
+                None => w.write_at(&appdata, at as u64)?,
+            }
             Some(hex)
         }
         None => None,
     };
-    let sha256 = sha256_of(&w.file, &w.path)?;
+    let sha256 = if kept.is_empty() {
+        sha256_of(&w.file, &w.path)?
+    } else {
+        let mut h = Sha256::new();
+        for (b, len) in &kept {
+            h.update(&b.bytes()[..*len]);
+        }
+        pool_buffers(kept.into_iter().map(|(b, _)| b));
+        hex::encode(h.finalize())
+    };
     let mut paths: Vec<String> = nodes.into_iter().skip(1).map(|n| n.rel).collect();
     paths.sort();
     Ok(Written {
@@ -1245,8 +1333,8 @@ impl VolumeDescriptor {
                 b[..n].copy_from_slice(&s.as_bytes()[..n]);
             }
         };
-        text(&mut b[8..40], opts.system_id);
-        text(&mut b[40..72], opts.volume_id);
+        text(&mut b[8..40], &opts.system_id);
+        text(&mut b[40..72], &opts.volume_id);
         let mut v = Vec::new();
         both32(&mut v, self.total);
         b[80..88].copy_from_slice(&v);
@@ -1272,7 +1360,7 @@ impl VolumeDescriptor {
         text(&mut b[190..318], "");
         text(&mut b[318..446], "");
         text(&mut b[446..574], "");
-        text(&mut b[574..702], opts.application_id);
+        text(&mut b[574..702], &opts.application_id);
         text(&mut b[702..739], "");
         text(&mut b[739..776], "");
         text(&mut b[776..813], "");
@@ -1291,22 +1379,64 @@ impl VolumeDescriptor {
     }
 }
 
-/// Output buffers in flight per image: one being filled, the others with the MD5 thread.
+/// Output buffers in flight per image written through the page cache: one being filled, the
+/// others with the MD5 thread.
 const BUFFERS: usize = 3;
 
-/// Output buffers kept between images: a buffer is `BUF` bytes long from its first use on,
-/// so filling it again neither zeroes nor faults in fresh memory.
-static BUFFER_POOL: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+/// Images up to this size are kept in memory, buffer by buffer, until they are hashed: they
+/// are written with `O_DIRECT` (no copy into the page cache, whose fresh pages cost more to
+/// fill than the disk takes to write them) and their SHA-256 is computed from memory. Larger
+/// images go through the page cache and are read back for the SHA-256.
+const KEEP_MAX: u64 = 64 << 20;
 
-fn pooled_buffer() -> Vec<u8> {
-    let kept = BUFFER_POOL.lock().ok().and_then(|mut p| p.pop());
-    kept.unwrap_or_else(|| vec![0; BUF])
+/// Output buffers kept between images, at most as many as two kept images use: a buffer is
+/// filled again without being zeroed or faulted in.
+const POOL_MAX: usize = 2 * (KEEP_MAX as usize / BUF);
+
+static BUFFER_POOL: std::sync::Mutex<Vec<Buf>> = std::sync::Mutex::new(Vec::new());
+
+/// `O_DIRECT`'s alignment of memory, offsets and lengths (a page: more than any disk's
+/// logical block).
+const ALIGN: usize = 4096;
+
+#[derive(Clone, Copy)]
+#[repr(C, align(4096))]
+struct Block([u8; ALIGN]);
+
+/// `BUF` bytes aligned for `O_DIRECT`.
+struct Buf(Vec<Block>);
+
+/// Buffers written, in the image's order, each with the bytes filled in it.
+type Kept = Vec<(Buf, usize)>;
+
+impl Buf {
+    fn new() -> Buf {
+        Buf(vec![Block([0; ALIGN]); BUF / ALIGN])
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: `Block` is a `repr(C)` byte array of its own alignment (no padding), and a
+        // Vec's elements are contiguous: the blocks are `len * ALIGN` initialized bytes.
+        unsafe { std::slice::from_raw_parts(self.0.as_ptr().cast::<u8>(), self.0.len() * ALIGN) }
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `bytes`, borrowed mutably through `self`.
+        unsafe {
+            std::slice::from_raw_parts_mut(self.0.as_mut_ptr().cast::<u8>(), self.0.len() * ALIGN)
+        }
+    }
 }
 
-fn pool_buffers(bufs: impl IntoIterator<Item = Vec<u8>>) {
+fn pooled_buffer() -> Buf {
+    let kept = BUFFER_POOL.lock().ok().and_then(|mut p| p.pop());
+    kept.unwrap_or_else(Buf::new)
+}
+
+fn pool_buffers(bufs: impl IntoIterator<Item = Buf>) {
     if let Ok(mut p) = BUFFER_POOL.lock() {
-        p.extend(bufs.into_iter().filter(|b| b.len() == BUF));
-        p.truncate(4 * BUFFERS);
+        p.extend(bufs.into_iter().filter(|b| b.0.len() == BUF / ALIGN));
+        p.truncate(POOL_MAX);
     }
 }
 
@@ -1314,80 +1444,98 @@ fn pool_buffers(bufs: impl IntoIterator<Item = Vec<u8>>) {
 struct Out {
     file: File,
     /// `BUF` bytes, of which `len` are filled.
-    buf: Vec<u8>,
+    buf: Buf,
     len: usize,
     /// Bytes written to the file before `buf`.
     pos: u64,
     md5: Option<Md5Thread>,
+    /// The file was opened with `O_DIRECT` (every write is of whole aligned buffers).
+    direct: bool,
+    /// Buffers written, kept for the SHA-256, when no MD5 thread keeps them.
+    kept: Option<Kept>,
     path: PathBuf,
+}
+
+/// `pwrite`s all of `bytes` at `offset`. When a file system refuses an `O_DIRECT` write
+/// (`EINVAL`), `O_DIRECT` is turned off and the bytes go through the page cache.
+fn write_at(file: &File, direct: &mut bool, bytes: &[u8], offset: u64) -> io::Result<()> {
+    match file.write_all_at(bytes, offset) {
+        Err(e) if *direct && e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => {
+            let flags = rustix::fs::fcntl_getfl(file)?;
+            rustix::fs::fcntl_setfl(file, flags - rustix::fs::OFlags::DIRECT)?;
+            *direct = false;
+            file.write_all_at(bytes, offset)
+        }
+        r => r,
+    }
 }
 
 /// isomd5sum's sums, computed on a thread of their own from each buffer once it is written,
 /// while the writer reads the next files.
 struct Md5Thread {
-    send: std::sync::mpsc::SyncSender<(u64, Vec<u8>)>,
-    /// Buffers hashed, for the writer to fill again.
-    back: std::sync::mpsc::Receiver<Vec<u8>>,
-    done: std::thread::JoinHandle<io::Result<Md5Sums>>,
+    send: std::sync::mpsc::SyncSender<(u64, Buf, usize)>,
+    /// Buffers hashed, for the writer to fill again; none when the thread keeps them.
+    back: Option<std::sync::mpsc::Receiver<Buf>>,
+    done: std::thread::JoinHandle<io::Result<(Md5Sums, Kept)>>,
 }
 
 impl Md5Thread {
-    fn start(mut sums: Md5Sums) -> io::Result<Md5Thread> {
-        let (send, recv) = std::sync::mpsc::sync_channel::<(u64, Vec<u8>)>(BUFFERS);
+    /// With `keep`, the buffers hashed are kept (and returned by `finish`) and the writer
+    /// takes fresh ones; else `BUFFERS` go round.
+    fn start(mut sums: Md5Sums, keep: bool) -> io::Result<Md5Thread> {
+        // Kept buffers are not waited for: the writer may run ahead of the hashing.
+        let bound = if keep { POOL_MAX } else { BUFFERS };
+        let (send, recv) = std::sync::mpsc::sync_channel::<(u64, Buf, usize)>(bound);
         let (give_back, back) = std::sync::mpsc::channel();
-        for _ in 1..BUFFERS {
-            let _ = give_back.send(pooled_buffer());
+        if !keep {
+            for _ in 1..BUFFERS {
+                let _ = give_back.send(pooled_buffer());
+            }
         }
         let done = std::thread::Builder::new()
             .name("iso-md5".into())
             .spawn(move || {
-                for (offset, buf) in recv {
-                    sums.update(offset, &buf)?;
-                    // The writer may have finished already: then the buffer is dropped.
-                    let _ = give_back.send(buf);
+                let mut kept = Vec::new();
+                for (offset, buf, len) in recv {
+                    sums.update(offset, &buf.bytes()[..len])?;
+                    if keep {
+                        kept.push((buf, len));
+                    } else {
+                        // The writer may have finished already: then the buffer is dropped.
+                        let _ = give_back.send(buf);
+                    }
                 }
-                Ok(sums)
+                Ok((sums, kept))
             })?;
+        let back = (!keep).then_some(back);
         Ok(Md5Thread { send, back, done })
     }
 
     /// Hands the first `len` bytes of `buf` (at `offset` of the image) over; returns a
-    /// buffer to fill next, once the thread is done with one.
-    fn hash(&self, offset: u64, mut buf: Vec<u8>, len: usize) -> io::Result<Vec<u8>> {
+    /// buffer to fill next.
+    fn hash(&self, offset: u64, buf: Buf, len: usize) -> io::Result<Buf> {
         let stopped = || io::Error::other("the MD5 thread stopped");
-        if len < buf.len() {
-            // Only the last buffer of an image is short.
-            buf.truncate(len);
+        self.send.send((offset, buf, len)).map_err(|_| stopped())?;
+        match &self.back {
+            Some(back) => back.recv().map_err(|_| stopped()),
+            None => Ok(pooled_buffer()),
         }
-        self.send.send((offset, buf)).map_err(|_| stopped())?;
-        let mut next = self.back.recv().map_err(|_| stopped())?;
-        next.resize(BUF, 0);
-        Ok(next)
     }
 
-    fn finish(self) -> io::Result<Md5Sums> {
+    fn finish(self) -> io::Result<(Md5Sums, Kept)> {
         drop(self.send);
-        let sums = self
+        let done = self
             .done
             .join()
             .map_err(|_| io::Error::other("the MD5 thread panicked"))?;
-        pool_buffers(self.back.try_iter());
-        sums
+        if let Some(back) = &self.back {
+            pool_buffers(back.try_iter());
+        }
+        done
     }
 }
 
 impl Out {
-    fn new(file: File, path: &Path, md5: Option<Md5Thread>) -> Out {
-        Out {
-            file,
-            buf: pooled_buffer(),
-            len: 0,
-            pos: 0,
-            md5,
-            path: path.to_path_buf(),
-        }
-    }
-
     fn offset(&self) -> u64 {
         self.pos + self.len as u64
     }
@@ -1395,7 +1543,7 @@ impl Out {
     fn put(&mut self, mut bytes: &[u8]) -> io::Result<()> {
         while !bytes.is_empty() {
             let n = (BUF - self.len).min(bytes.len());
-            self.buf[self.len..self.len + n].copy_from_slice(&bytes[..n]);
+            self.buf.bytes_mut()[self.len..self.len + n].copy_from_slice(&bytes[..n]);
             self.len += n;
             bytes = &bytes[n..];
             if self.len == BUF {
@@ -1408,7 +1556,7 @@ impl Out {
     fn zeros(&mut self, mut n: u64) -> io::Result<()> {
         while n > 0 {
             let k = ((BUF - self.len) as u64).min(n) as usize;
-            self.buf[self.len..self.len + k].fill(0);
+            self.buf.bytes_mut()[self.len..self.len + k].fill(0);
             self.len += k;
             n -= k as u64;
             if self.len == BUF {
@@ -1441,7 +1589,7 @@ impl Out {
             let mut got = 0;
             while got < k {
                 let r = src
-                    .read(&mut self.buf[self.len + got..self.len + k])
+                    .read(&mut self.buf.bytes_mut()[self.len + got..self.len + k])
                     .map_err(|e| err(path, e))?;
                 if r == 0 {
                     return Err(err(
@@ -1460,27 +1608,47 @@ impl Out {
         Ok(())
     }
 
+    /// Writes `bytes` at `offset`; a file system that refuses `O_DIRECT` writes gets them
+    /// through the page cache from then on.
+    fn write_at(&mut self, bytes: &[u8], offset: u64) -> io::Result<()> {
+        write_at(&self.file, &mut self.direct, bytes, offset).map_err(|e| err(&self.path, e))
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         if self.len == 0 {
             return Ok(());
         }
-        self.file
-            .write_all(&self.buf[..self.len])
+        let (at, len) = (self.pos, self.len);
+        write_at(&self.file, &mut self.direct, &self.buf.bytes()[..len], at)
             .map_err(|e| err(&self.path, e))?;
-        let at = self.pos;
-        self.pos += self.len as u64;
-        if let Some(m) = &self.md5 {
-            let full = std::mem::take(&mut self.buf);
-            self.buf = m.hash(at, full, self.len)?;
-        }
+        self.pos += len as u64;
+        let full = std::mem::replace(&mut self.buf, Buf(Vec::new()));
+        self.buf = match (&self.md5, &mut self.kept) {
+            (Some(m), _) => m.hash(at, full, len)?,
+            (None, Some(kept)) => {
+                kept.push((full, len));
+                pooled_buffer()
+            }
+            (None, None) => full,
+        };
         self.len = 0;
         Ok(())
     }
 
-    fn finish(&mut self) -> io::Result<Option<Md5Sums>> {
+    /// Writes what is left; the MD5 sums and the buffers kept (in order, with their lengths).
+    fn finish(&mut self) -> io::Result<(Option<Md5Sums>, Kept)> {
         self.flush()?;
-        pool_buffers([std::mem::take(&mut self.buf)]);
-        self.md5.take().map(Md5Thread::finish).transpose()
+        pool_buffers([std::mem::replace(&mut self.buf, Buf(Vec::new()))]);
+        let mut kept = self.kept.take().unwrap_or_default();
+        let sums = match self.md5.take() {
+            Some(m) => {
+                let (sums, by_md5) = m.finish()?;
+                kept.extend(by_md5);
+                Some(sums)
+            }
+            None => None,
+        };
+        Ok((sums, kept))
     }
 }
 
@@ -1677,11 +1845,11 @@ mod tests {
         files
     }
 
-    fn opts() -> Options<'static> {
+    fn opts() -> Options {
         Options {
-            volume_id: "Temporary-1 Temporary.x86_64",
-            system_id: "LINUX",
-            application_id: "COMPOSED",
+            volume_id: "Temporary-1 Temporary.x86_64".into(),
+            system_id: "LINUX".into(),
+            application_id: "COMPOSED".into(),
             implant_md5: true,
             created: 1_700_000_000,
         }
@@ -1699,6 +1867,15 @@ mod tests {
         let w = write(&root, &iso, &opts(), &|| false).unwrap();
         assert_eq!(w.size, std::fs::metadata(&iso).unwrap().len());
         assert_eq!(w.size % SECTOR, 0);
+        // An image too large to keep in memory goes through the page cache and is read back
+        // for its SHA-256: the same bytes, the same sums.
+        let through_cache = dir.path().join("cached.iso");
+        let c = write_keeping(&root, &through_cache, &opts(), &|| false, 0).unwrap();
+        assert_eq!(
+            std::fs::read(&iso).unwrap(),
+            std::fs::read(&through_cache).unwrap()
+        );
+        assert_eq!((&c.sha256, &c.implanted_md5), (&w.sha256, &w.implanted_md5));
 
         // checkisomd5 verifies the implanted sum, and it is what implantisomd5 writes.
         run(Command::new("checkisomd5").arg(&iso));
@@ -1838,7 +2015,7 @@ mod tests {
         early
     }
 
-    fn expected(late_bytes: u64) -> Expected<'static> {
+    fn expected(late_bytes: u64) -> Expected {
         Expected {
             dirs: &["repodata"],
             files: &[".treeinfo", "media.repo"],

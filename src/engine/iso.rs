@@ -253,11 +253,11 @@ fn checksum_lines(name: &str, img: &ImageRecord) -> String {
     )
 }
 
-fn native_options(d: &Disc) -> iso9660::Options<'_> {
+fn native_options(d: &Disc) -> iso9660::Options {
     iso9660::Options {
-        volume_id: &d.volume_id,
-        system_id: "LINUX",
-        application_id: "COMPOSED",
+        volume_id: d.volume_id.clone(),
+        system_id: "LINUX".into(),
+        application_id: "COMPOSED".into(),
         implant_md5: true,
         created: chrono::Utc::now().timestamp(),
     }
