@@ -794,41 +794,67 @@ impl Node {
 /// with `*/:;?\` made `_`. A clash in a directory gets a numbered tail.
 fn assign_ids(nodes: &mut [Node]) {
     for d in 0..nodes.len() {
-        let children = nodes[d].children().to_vec();
+        let Kind::Dir(children) = &nodes[d].kind else {
+            continue;
+        };
+        let children = children.clone();
+        let ids: Vec<(Vec<u8>, Vec<u8>, bool)> = children
+            .iter()
+            .map(|&c| identifiers(nodes[c].name()))
+            .collect();
+        // Names in a directory differ: identifiers that are their names unchanged do too.
+        if ids.iter().all(|(_, _, kept)| *kept) {
+            for (c, (id, jid, _)) in children.into_iter().zip(ids) {
+                (nodes[c].id, nodes[c].jid) = (id, jid);
+            }
+            continue;
+        }
         let mut seen = std::collections::HashSet::new();
         let mut jseen = std::collections::HashSet::new();
-        for c in children {
-            let name = nodes[c].name().to_vec();
-            let id: Vec<u8> = name
-                .iter()
-                .map(|&b| {
-                    if b.is_ascii_alphanumeric() || b"._-".contains(&b) {
-                        b
-                    } else {
-                        b'_'
-                    }
-                })
-                .take(37)
-                .collect();
+        for (c, (id, jid, _)) in children.into_iter().zip(ids) {
             nodes[c].id = unique(id, &mut seen, 37, 1);
-            let mut units: Vec<u16> = Vec::new();
-            for ch in String::from_utf8_lossy(&name).chars() {
-                let ch = if "*/:;?\\".contains(ch) || (ch as u32) < 0x20 {
-                    '_'
-                } else {
-                    ch
-                };
-                let mut b = [0u16; 2];
-                let enc = ch.encode_utf16(&mut b);
-                if units.len() + enc.len() > 103 {
-                    break;
-                }
-                units.extend_from_slice(enc);
-            }
-            let jid: Vec<u8> = units.iter().flat_map(|u| u.to_be_bytes()).collect();
             nodes[c].jid = unique(jid, &mut jseen, 206, 2);
         }
     }
+}
+
+/// The primary and Joliet identifiers of `name`, and whether both are the name unchanged
+/// (no byte replaced, nothing cut).
+fn identifiers(name: &[u8]) -> (Vec<u8>, Vec<u8>, bool) {
+    let mut kept = name.len() <= 37;
+    let id: Vec<u8> = name
+        .iter()
+        .map(|&b| {
+            if b.is_ascii_alphanumeric() || b"._-".contains(&b) {
+                b
+            } else {
+                kept = false;
+                b'_'
+            }
+        })
+        .take(37)
+        .collect();
+    let text = String::from_utf8_lossy(name);
+    kept &= matches!(text, std::borrow::Cow::Borrowed(_));
+    let mut jid: Vec<u8> = Vec::with_capacity(2 * name.len());
+    let mut units = 0;
+    for ch in text.chars() {
+        let ch = if "*/:;?\\".contains(ch) || (ch as u32) < 0x20 {
+            kept = false;
+            '_'
+        } else {
+            ch
+        };
+        let mut b = [0u16; 2];
+        let enc = ch.encode_utf16(&mut b);
+        if units + enc.len() > 103 {
+            kept = false;
+            break;
+        }
+        units += enc.len();
+        jid.extend(enc.iter().flat_map(|u| u.to_be_bytes()));
+    }
+    (id, jid, kept)
 }
 
 /// `id`, or when taken, its head with `_<n>` (in `unit`-byte characters) within `max` bytes.
