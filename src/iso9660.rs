@@ -526,12 +526,12 @@ fn lay_out(nodes: &mut [Node], tail_start: u32) -> io::Result<Layout> {
     })
 }
 
-/// The image file, its buffers kept when it is at most `keep_max` bytes, and then written
-/// with `O_DIRECT` where the file system allows it.
+/// The image file, its buffers kept by the MD5 thread when it is at most `keep_max` bytes,
+/// and then written with `O_DIRECT` where the file system allows it.
 fn create(out: &Path, opts: &Options, total: u32, keep_max: u64) -> io::Result<Out> {
     use std::os::unix::fs::OpenOptionsExt;
     let size = total as u64 * SECTOR;
-    let keep = size <= keep_max;
+    let keep = opts.implant_md5 && size <= keep_max;
     let open = |flags: rustix::fs::OFlags| {
         std::fs::OpenOptions::new()
             .read(true)
@@ -560,7 +560,6 @@ fn create(out: &Path, opts: &Options, total: u32, keep_max: u64) -> io::Result<O
     } else {
         None
     };
-    let kept = (keep && md5.is_none()).then(Vec::new);
     Ok(Out {
         file,
         buf: pooled_buffer(),
@@ -568,7 +567,6 @@ fn create(out: &Path, opts: &Options, total: u32, keep_max: u64) -> io::Result<O
         pos: 0,
         md5,
         direct,
-        kept,
         path: out.to_path_buf(),
     })
 }
@@ -803,7 +801,7 @@ fn assign_ids(nodes: &mut [Node]) {
             .map(|&c| identifiers(nodes[c].name()))
             .collect();
         // Names in a directory differ: identifiers that are their names unchanged do too.
-        if ids.iter().all(|(_, _, kept)| *kept) {
+        if ids.iter().all(|(_, _, unchanged)| *unchanged) {
             for (c, (id, jid, _)) in children.into_iter().zip(ids) {
                 (nodes[c].id, nodes[c].jid) = (id, jid);
             }
@@ -821,26 +819,26 @@ fn assign_ids(nodes: &mut [Node]) {
 /// The primary and Joliet identifiers of `name`, and whether both are the name unchanged
 /// (no byte replaced, nothing cut).
 fn identifiers(name: &[u8]) -> (Vec<u8>, Vec<u8>, bool) {
-    let mut kept = name.len() <= 37;
+    let mut unchanged = name.len() <= 37;
     let id: Vec<u8> = name
         .iter()
         .map(|&b| {
             if b.is_ascii_alphanumeric() || b"._-".contains(&b) {
                 b
             } else {
-                kept = false;
+                unchanged = false;
                 b'_'
             }
         })
         .take(37)
         .collect();
     let text = String::from_utf8_lossy(name);
-    kept &= matches!(text, std::borrow::Cow::Borrowed(_));
+    unchanged &= matches!(text, std::borrow::Cow::Borrowed(_));
     let mut jid: Vec<u8> = Vec::with_capacity(2 * name.len());
     let mut units = 0;
     for ch in text.chars() {
         let ch = if "*/:;?\\".contains(ch) || (ch as u32) < 0x20 {
-            kept = false;
+            unchanged = false;
             '_'
         } else {
             ch
@@ -848,13 +846,13 @@ fn identifiers(name: &[u8]) -> (Vec<u8>, Vec<u8>, bool) {
         let mut b = [0u16; 2];
         let enc = ch.encode_utf16(&mut b);
         if units + enc.len() > 103 {
-            kept = false;
+            unchanged = false;
             break;
         }
         units += enc.len();
         jid.extend(enc.iter().flat_map(|u| u.to_be_bytes()));
     }
-    (id, jid, kept)
+    (id, jid, unchanged)
 }
 
 /// `id`, or when taken, its head with `_<n>` (in `unit`-byte characters) within `max` bytes.
@@ -1409,10 +1407,11 @@ impl VolumeDescriptor {
 /// others with the MD5 thread.
 const BUFFERS: usize = 3;
 
-/// Images up to this size are kept in memory, buffer by buffer, until they are hashed: they
-/// are written with `O_DIRECT` (no copy into the page cache, whose fresh pages cost more to
-/// fill than the disk takes to write them) and their SHA-256 is computed from memory. Larger
-/// images go through the page cache and are read back for the SHA-256.
+/// Images up to this size (with the implanted MD5) are kept in memory, buffer by buffer,
+/// until they are hashed: they are written with `O_DIRECT` (no copy into the page cache,
+/// whose fresh pages cost more to fill than the disk takes to write them) and their SHA-256
+/// is computed from memory. Larger images go through the page cache and are read back for
+/// the SHA-256.
 const KEEP_MAX: u64 = 64 << 20;
 
 /// Output buffers kept between images, at most as many as two kept images use: a buffer is
@@ -1438,6 +1437,11 @@ type Kept = Vec<(Buf, usize)>;
 impl Buf {
     fn new() -> Buf {
         Buf(vec![Block([0; ALIGN]); BUF / ALIGN])
+    }
+
+    /// What stands in the writer's place for a buffer handed over (never pooled).
+    fn taken() -> Buf {
+        Buf(Vec::new())
     }
 
     fn bytes(&self) -> &[u8] {
@@ -1477,8 +1481,6 @@ struct Out {
     md5: Option<Md5Thread>,
     /// The file was opened with `O_DIRECT` (every write is of whole aligned buffers).
     direct: bool,
-    /// Buffers written, kept for the SHA-256, when no MD5 thread keeps them.
-    kept: Option<Kept>,
     path: PathBuf,
 }
 
@@ -1648,15 +1650,10 @@ impl Out {
         write_at(&self.file, &mut self.direct, &self.buf.bytes()[..len], at)
             .map_err(|e| err(&self.path, e))?;
         self.pos += len as u64;
-        let full = std::mem::replace(&mut self.buf, Buf(Vec::new()));
-        self.buf = match (&self.md5, &mut self.kept) {
-            (Some(m), _) => m.hash(at, full, len)?,
-            (None, Some(kept)) => {
-                kept.push((full, len));
-                pooled_buffer()
-            }
-            (None, None) => full,
-        };
+        if let Some(m) = &self.md5 {
+            let full = std::mem::replace(&mut self.buf, Buf::taken());
+            self.buf = m.hash(at, full, len)?;
+        }
         self.len = 0;
         Ok(())
     }
@@ -1664,17 +1661,11 @@ impl Out {
     /// Writes what is left; the MD5 sums and the buffers kept (in order, with their lengths).
     fn finish(&mut self) -> io::Result<(Option<Md5Sums>, Kept)> {
         self.flush()?;
-        pool_buffers([std::mem::replace(&mut self.buf, Buf(Vec::new()))]);
-        let mut kept = self.kept.take().unwrap_or_default();
-        let sums = match self.md5.take() {
-            Some(m) => {
-                let (sums, by_md5) = m.finish()?;
-                kept.extend(by_md5);
-                Some(sums)
-            }
-            None => None,
-        };
-        Ok((sums, kept))
+        pool_buffers([std::mem::replace(&mut self.buf, Buf::taken())]);
+        match self.md5.take() {
+            Some(m) => m.finish().map(|(sums, kept)| (Some(sums), kept)),
+            None => Ok((None, Vec::new())),
+        }
     }
 }
 
