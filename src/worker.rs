@@ -284,6 +284,12 @@ impl Worker {
         let secs = started.elapsed().as_secs_f64();
         let log_url = crate::views::toplevel_url(&compose, &self.settings.composes)
             .map(|u| format!("{u}/{}", layout::LOG_NAME));
+        // A generated compose's phase durations go into the metrics in the transaction that
+        // makes it done: whoever sees `done` sees its phases too.
+        let phases = match (&log, generated_here) {
+            (Some(l), true) => l.phases(),
+            _ => Vec::new(),
+        };
         let data = Arc::new((
             self.pool.clone(),
             self.settings.clone(),
@@ -291,9 +297,10 @@ impl Worker {
             job.clone(),
             compose,
             result.clone(),
+            phases,
         ));
         let recorded = retry_db("record the compose result", move || {
-            let (p, s, owner, job, compose, result) = &*data;
+            let (p, s, owner, job, compose, result, phases) = &*data;
             record(
                 p,
                 s,
@@ -305,6 +312,7 @@ impl Worker {
                 transient,
                 secs,
                 log_url.as_deref(),
+                phases,
             )
         })
         .await;
@@ -313,7 +321,6 @@ impl Worker {
                 (Recorded::Yes, Ok(out)) if reused.is_none() => {
                     l.info("state", &format!("done: {} RPMs in {secs:.3} s", out.rpms));
                     l.published(&dir);
-                    self.record_phases(l.phases()).await;
                 }
                 (Recorded::Yes, Ok(_)) => l.info("state", "done (reused)"),
                 (Recorded::Yes, Err(e)) if transient && job.attempts < job.max_attempts => {
@@ -374,20 +381,6 @@ impl Worker {
         .await;
         if !matches!(r, Ok(Ok(_))) {
             tracing::warn!(compose = id, "cannot record that the compose is generating");
-        }
-    }
-
-    /// Adds a generated compose's phase durations to the metrics' histograms (best effort: a
-    /// database error costs a sample, never the compose).
-    async fn record_phases(&self, phases: Vec<(&'static str, Duration)>) {
-        let p = self.pool.clone();
-        let r = tokio::task::spawn_blocking(move || -> Result<(), DbError> {
-            let mut c = p.get().map_err(|e| DbError::Pool(e.to_string()))?;
-            write_tx(&mut c, |c| Ok(crate::db::phases::record(c, &phases)?))
-        })
-        .await;
-        if !matches!(r, Ok(Ok(()))) {
-            tracing::warn!("cannot record the phase durations of a compose");
         }
     }
 
@@ -472,6 +465,7 @@ fn record(
     transient: bool,
     secs: f64,
     log_url: Option<&str>,
+    phases: &[(&'static str, Duration)],
 ) -> Result<Recorded, DbError> {
     let mut conn = pool.get().map_err(|e| DbError::Pool(e.to_string()))?;
     let s = &settings.composes;
@@ -561,6 +555,7 @@ fn record(
                     }
                     _ => {}
                 }
+                crate::db::phases::record(c, phases)?;
                 q::transition(
                     c,
                     &fresh,
