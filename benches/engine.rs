@@ -125,7 +125,7 @@ fn make_set(topdir: &Path, n: usize) {
 
 /// Pungi's createiso commands for the trees in `trees` (pungi.md §5.4), all at once; the wall
 /// time of one run. Its ISOs are removed afterwards, as composed's would be on expiry.
-fn pungi_createiso(trees: &[std::path::PathBuf], scratch: &Path) -> f64 {
+fn pungi_createiso(trees: &[PathBuf], scratch: &Path) -> f64 {
     let t = Instant::now();
     let children: Vec<_> = trees
         .iter()

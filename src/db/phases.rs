@@ -39,9 +39,13 @@ fn le_label(b: f64) -> String {
     format!("{b}")
 }
 
-/// Adds one compose's phases. Call inside a write transaction.
+/// Adds one compose's phases. Call inside a write transaction. The rows are updated in one
+/// order whatever order the phases ended in, so that two workers' transactions lock them
+/// alike (no deadlock between them on PostgreSQL).
 pub fn record(c: &mut AnyConnection, phases: &[(&str, Duration)]) -> QueryResult<()> {
-    for (phase, d) in phases {
+    let mut phases = phases.to_vec();
+    phases.sort_by_key(|(phase, _)| *phase);
+    for (phase, d) in &phases {
         let secs = d.as_secs_f64();
         for b in BUCKETS.iter().filter(|b| secs <= **b) {
             add(c, phase, &le_label(*b), 1)?;
